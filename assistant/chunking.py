@@ -1,0 +1,76 @@
+"""Split documents into paragraph-aware chunks with exact source offsets.
+
+A body paragraph that fits ``max_chars`` is one chunk. A longer one is packed into
+consecutive runs of whole sentences, so a sentence is never cut. Headings are not chunks:
+they become the ``section`` of the chunks below them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import morphology
+from .ingest import _clean_heading
+from .types import Chunk, Document
+
+
+@dataclass(frozen=True)
+class ChunkingConfig:
+    max_chars: int = 800
+    version: int = 1  # bump when the rules change, so indexes rebuild
+
+    def as_dict(self) -> dict:
+        return {"max_chars": self.max_chars, "version": self.version}
+
+
+def chunk_document(doc: Document, config: ChunkingConfig) -> list[Chunk]:
+    chunks: list[Chunk] = []
+    section = doc.title
+    for block in doc.blocks:
+        if block.kind == "heading":
+            section = _clean_heading(block.text)
+            continue
+        if block.kind != "body":
+            continue
+        for part, (start, end) in enumerate(_pack(doc.text, block.start, block.end, config.max_chars)):
+            chunks.append(
+                Chunk(
+                    chunk_id=f"{doc.doc_id}#p{block.paragraph}" + (f".{part + 1}" if part else ""),
+                    doc_id=doc.doc_id,
+                    paragraph=block.paragraph,
+                    start=start,
+                    end=end,
+                    text=doc.text[start:end],
+                    section=section,
+                )
+            )
+    return chunks
+
+
+def _pack(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:
+    """Greedy runs of whole sentences of text[start:end], each at most max_chars where a
+    single sentence allows it."""
+    if end - start <= max_chars:
+        return [(start, end)]
+    spans = [(start + s, start + e) for s, e in morphology.sentences(text[start:end])]
+    runs: list[tuple[int, int]] = []
+    run_start = run_end = None
+    for s, e in spans:
+        if run_start is None:
+            run_start, run_end = s, e
+        elif e - run_start <= max_chars:
+            run_end = e
+        else:
+            runs.append((run_start, run_end))
+            run_start, run_end = s, e
+    if run_start is not None:
+        runs.append((run_start, run_end))
+    return _balance(runs, text, max_chars)
+
+
+def _balance(runs: list[tuple[int, int]], text: str, max_chars: int) -> list[tuple[int, int]]:
+    """Fold a tiny last run into its neighbour when both still fit one and a half chunks,
+    so a paragraph does not end in a fragment with no context."""
+    if len(runs) >= 2 and runs[-1][1] - runs[-1][0] < max_chars // 4 and runs[-1][1] - runs[-2][0] <= max_chars * 1.5:
+        runs[-2:] = [(runs[-2][0], runs[-1][1])]
+    return runs

@@ -1,0 +1,195 @@
+"""Command line: ``python -m assistant <command>``. Every command is a thin wrapper over
+the engine; bad input exits non-zero with a one-line reason."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from .config import Settings
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one line, exit status 2."""
+
+
+def _add_index_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--index", type=Path, help="index folder (default: ./index or ASSISTANT_INDEX_DIR)")
+
+
+def _add_corpus_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--corpus", type=Path, help="documents folder (default: ./corpus or ASSISTANT_CORPUS_DIR)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m assistant", description="Bilingual document assistant.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("index", help="index new or changed documents of the corpus", description="Bring the index in line with the corpus: only new or changed documents are embedded.")
+    _add_corpus_arg(p)
+    _add_index_arg(p)
+    p.add_argument("--full", action="store_true", help="rebuild everything from scratch")
+
+    p = sub.add_parser("search", help="retrieve the best passages for a query", description="Hybrid (dense + Korean-aware BM25) search over the index.")
+    p.add_argument("query", nargs="?", help="the question or keywords")
+    p.add_argument("--k", type=int, default=None, help="number of passages (default 5)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--batch", type=Path, help="file with one query per line; prints one JSON list per line")
+    _add_index_arg(p)
+
+    p = sub.add_parser("models", help="list, fetch or verify models", description="Manage the model cache.")
+    p.add_argument("action", choices=["list", "fetch", "verify"])
+    p.add_argument("names", nargs="*", help="model ids (default: the configured ones)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not args.verbose:
+        _quiet_libraries()
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the one-line reason; --verbose shows the trace
+        if args.verbose:
+            logging.exception("failed")
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _quiet_libraries() -> None:
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    for name in ("sentence_transformers", "transformers", "httpx", "huggingface_hub", "bm25s", "faiss"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+    except Exception:
+        pass
+
+
+def _settings(args) -> Settings:
+    return Settings.from_env(
+        index_dir=getattr(args, "index", None),
+        corpus_dir=getattr(args, "corpus", None),
+    )
+
+
+def cmd_index(args) -> int:
+    from .engine import Engine
+
+    settings = _settings(args)
+    if not settings.corpus_dir.is_dir():
+        raise UsageError(f"corpus folder {settings.corpus_dir} does not exist")
+    report = Engine(settings).build_index(full=args.full, progress=True)
+    if report.full_rebuild_reason:
+        print(f"full rebuild: {report.full_rebuild_reason}")
+    for label, items in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
+        for doc in items:
+            print(f"{label}: {doc}")
+    for doc, reason in report.skipped.items():
+        print(f"skipped: {doc}: {reason}")
+    print(
+        f"{len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed, "
+        f"{len(report.unchanged)} unchanged; {report.chunks_embedded} chunks embedded, "
+        f"{report.chunks_total} in the index ({report.seconds:.1f} s)"
+    )
+    return 0
+
+
+def cmd_search(args) -> int:
+    from .engine import Engine
+
+    if args.k is not None and not 1 <= args.k <= 100:
+        raise UsageError("--k must be between 1 and 100")
+    if (args.query is None) == (args.batch is None):
+        raise UsageError("give either a QUERY or --batch FILE")
+    if args.batch is not None:
+        if not args.batch.is_file():
+            raise UsageError(f"batch file {args.batch} not found")
+        if not args.json:
+            raise UsageError("--batch prints JSON lines; add --json")
+        queries = args.batch.read_text(encoding="utf-8").splitlines()
+    else:
+        queries = [args.query]
+    engine = Engine(_settings(args))
+    for query in queries:
+        try:
+            passages = engine.search(query, k=args.k)
+        except ValueError as exc:
+            if args.batch is None:
+                raise UsageError(str(exc)) from None
+            print(json.dumps({"error": str(exc)}, ensure_ascii=False), flush=True)
+            continue
+        if args.json:
+            print(json.dumps([p.to_dict() for p in passages], ensure_ascii=False), flush=True)
+        else:
+            _print_passages(passages)
+    return 0
+
+
+def _print_passages(passages) -> None:
+    if not passages:
+        print("no matching passages")
+    for i, p in enumerate(passages, 1):
+        c = p.chunk
+        text = " ".join(c.text.split())
+        print(f"[{i}] {c.doc_id} ¶{c.paragraph} ({c.section})  score {p.score:.3f}")
+        print(f"    {text[:300]}{'…' if len(text) > 300 else ''}")
+
+
+def cmd_models(args) -> int:
+    from .models import ModelStore, VerificationError
+
+    settings = _settings(args)
+    store = ModelStore(settings.model_cache)
+    names = args.names or [settings.embedding_model]
+    if args.action == "list":
+        print(f"model cache: {store.root}")
+        for spec in store.registry.values():
+            state = "ready" if store.is_ready(spec) else "not fetched"
+            print(f"{spec.name}\n    {state}; license: {spec.license} ({spec.license_url})")
+        return 0
+    bad = 0
+    for name in names:
+        spec = store.spec(name)
+        if args.action == "fetch":
+            print(f"{name}: {store.fetch(spec)}")
+        else:
+            if not store.folder(spec).exists():
+                print(f"{name}: not fetched")
+                bad += 1
+                continue
+            try:
+                store.verify(spec)
+                print(f"{name}: ok ({len(spec.pins)} files match their pinned sha256)")
+            except VerificationError as exc:
+                print(f"{name}: FAILED: {exc}")
+                bad += 1
+    return 1 if bad else 0
+
+
+COMMANDS = {"index": cmd_index, "search": cmd_search, "models": cmd_models}

@@ -1,0 +1,75 @@
+"""All settings in one place. Defaults work offline; each can be overridden by an
+``ASSISTANT_*`` environment variable or by passing a field to ``Settings``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+import platformdirs
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Fail fast instead of hanging where the Hugging Face Hub cannot be reached.
+os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", "10")
+os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", "10")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _default_cache() -> Path:
+    return Path(platformdirs.user_cache_dir("bilingual-assistant")) / "models"
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus_dir: Path = PROJECT_ROOT / "corpus"
+    index_dir: Path = PROJECT_ROOT / "index"
+    model_cache: Path = field(default_factory=_default_cache)
+
+    # Models are named by Hugging Face id (resolved via the built-in transport when the
+    # Hub is unreachable) or by a local path.
+    embedding_model: str = "google/embeddinggemma-300m"
+    embedding_dim: int | None = None  # Matryoshka truncation (512/256/128); None = full 768
+    embedding_batch_size: int = 8
+    device: str = "cpu"
+    hub: bool = True  # try the Hugging Face Hub for models not found locally
+
+    # Chunking (chosen by measurement, see bench/retrieval.py and README).
+    chunk_max_chars: int = 800
+    chunk_min_chars: int = 40
+
+    # Retrieval
+    top_k: int = 5
+    candidates: int = 50  # per retriever, before fusion
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.75
+
+    max_query_chars: int = 2000
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Settings":
+        """Defaults, then ``ASSISTANT_<FIELD>`` environment variables, then ``overrides``."""
+        values = {}
+        for f in fields(cls):
+            raw = os.environ.get(f"ASSISTANT_{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _coerce(f.type, raw)
+        settings = cls(**values)
+        return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _coerce(type_name, raw: str):
+    t = str(type_name)
+    if "Path" in t:
+        return Path(raw).expanduser()
+    if "bool" in t:
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if "int" in t and raw.strip().lower() in {"none", ""}:
+        return None
+    if "int" in t:
+        return int(raw)
+    if "float" in t:
+        return float(raw)
+    return raw

@@ -1,0 +1,78 @@
+"""Korean-aware text analysis with Kiwi: sentence boundaries and search terms."""
+
+from __future__ import annotations
+
+import re
+import threading
+from functools import lru_cache
+
+# Content-bearing morphemes: nouns, verb and adjective stems, roots, foreign words,
+# numbers and hanja. Particles, endings and punctuation carry no topic.
+_CONTENT_TAGS = ("NNG", "NNP", "NNB", "NR", "VV", "VA", "XR", "SL", "SN", "SH", "MAG", "W_HASHTAG")
+_EN_STOP = frozenset(
+    """a an the and or but if of to in on at by for with from as is are was were be been being
+    do does did what which who whom whose when where why how that this these those it its
+    there their they them he she his her we our you your i me my not no than then so such
+    can could would should will shall may might must have has had about into over after before
+    between during tell explain describe according essay text document""".split()
+)
+_lock = threading.Lock()
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+@lru_cache(maxsize=1)
+def kiwi():
+    from kiwipiepy import Kiwi
+
+    return Kiwi()
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of the sentences of ``text``; they never cut a sentence."""
+    with _lock:
+        sents = kiwi().split_into_sents(text)
+    return [(s.start, s.end) for s in sents]
+
+
+def _terms(tokens) -> list[str]:
+    out = []
+    for tok in tokens:
+        if not tok.tag.startswith(_CONTENT_TAGS):
+            continue
+        form = tok.form.lower()
+        if tok.tag == "SL":
+            if form in _EN_STOP or len(form) < 2:
+                continue
+            form = _stem(form)
+        out.append(form)
+    return out
+
+
+def _stem(word: str) -> str:
+    """A light English plural/possessive folding, enough to match 'transformers' to 'transformer'."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def terms(text: str) -> list[str]:
+    """Search terms of one text: lower-cased content morphemes."""
+    with _lock:
+        return _terms(kiwi().tokenize(text))
+
+
+def terms_batch(texts: list[str]) -> list[list[str]]:
+    with _lock:
+        return [_terms(toks) for toks in kiwi().tokenize(texts)]
+
+
+_HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
+
+
+def language(text: str) -> str:
+    """'ko' when Hangul makes up a real share of the letters, else 'en'."""
+    hangul = len(_HANGUL.findall(text))
+    latin = sum(len(w) for w in _WORD.findall(text))
+    return "ko" if hangul and hangul * 3 >= latin * 0.5 else "en"

@@ -1,0 +1,196 @@
+"""The on-disk index: generations written aside and swapped in atomically.
+
+Layout of the index folder::
+
+    CURRENT            name of the live generation (replaced atomically)
+    .lock              held by the one build that may run at a time
+    gen-*/             a complete generation
+        manifest.json  format, models, chunking, per-document hashes, counts
+        chunks.jsonl   one chunk per line, with its lexical terms
+        vectors.npy    normalized embeddings, row-aligned with chunks.jsonl
+        dense.faiss    FAISS inner-product index over vectors.npy
+        lexical/       bm25s index over the terms
+
+A reader resolves CURRENT once and then reads only that generation, so a build that is
+interrupted, or runs beside it, never shows it a mixture.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+from filelock import FileLock, Timeout
+
+from .lexical import LexicalIndex
+from .types import Chunk
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+_GEN_PREFIX = "gen-"
+_TMP_PREFIX = ".tmp-"
+
+
+class IndexUnavailable(RuntimeError):
+    """The index is missing, incompatible or damaged; the message says how to fix it."""
+
+
+class IndexMissing(IndexUnavailable):
+    pass
+
+
+class IndexIncompatible(IndexUnavailable):
+    pass
+
+
+@dataclass
+class Generation:
+    """One loaded, complete index generation."""
+
+    path: Path
+    manifest: dict
+    chunks: list[Chunk]
+    terms: list[list[str]]
+    vectors: np.ndarray
+    dense: faiss.Index
+    lexical: LexicalIndex
+
+    def rows_by_doc(self) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {}
+        for i, c in enumerate(self.chunks):
+            out.setdefault(c.doc_id, []).append(i)
+        return out
+
+
+class IndexStore:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    @property
+    def pointer(self) -> Path:
+        return self.root / "CURRENT"
+
+    def current_name(self) -> str | None:
+        try:
+            name = self.pointer.read_text().strip()
+        except FileNotFoundError:
+            return None
+        return name if (self.root / name / "manifest.json").is_file() else None
+
+    def exists(self) -> bool:
+        return self.current_name() is not None
+
+    def lock(self, timeout: float = 600) -> FileLock:
+        self.root.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(self.root / ".lock"), timeout=timeout)
+
+    # -- reading -------------------------------------------------------------------
+    def read_manifest(self) -> dict | None:
+        name = self.current_name()
+        if name is None:
+            return None
+        return json.loads((self.root / name / "manifest.json").read_text())
+
+    def load(self) -> Generation:
+        name = self.current_name()
+        if name is None:
+            raise IndexMissing(f"no index in {self.root}; build it with: python -m assistant index")
+        return load_generation(self.root / name)
+
+    # -- writing -------------------------------------------------------------------
+    def write(self, manifest: dict, chunks: list[Chunk], terms: list[list[str]], vectors: np.ndarray, k1: float, b: float) -> Path:
+        """Write a new generation aside and make it current. Call under ``lock()``."""
+        stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{time.time_ns() % 1_000_000_000:09d}"
+        tmp = self.root / f"{_TMP_PREFIX}{_GEN_PREFIX}{stamp}"
+        tmp.mkdir(parents=True)
+        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
+            for chunk, t in zip(chunks, terms):
+                f.write(json.dumps({**chunk.to_dict(), "terms": t}, ensure_ascii=False) + "\n")
+        np.save(tmp / "vectors.npy", vectors)
+        dense = faiss.IndexFlatIP(vectors.shape[1])
+        if len(vectors):
+            dense.add(vectors)
+        faiss.write_index(dense, str(tmp / "dense.faiss"))
+        LexicalIndex.build(terms, k1=k1, b=b).save(tmp / "lexical")
+        (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
+        _fsync_tree(tmp)
+        final = self.root / f"{_GEN_PREFIX}{stamp}"
+        os.replace(tmp, final)
+        pointer_tmp = self.root / f"{_TMP_PREFIX}CURRENT"
+        pointer_tmp.write_text(final.name + "\n")
+        _fsync(pointer_tmp)
+        os.replace(pointer_tmp, self.pointer)
+        _fsync_dir(self.root)
+        self.collect_garbage(keep=final.name)
+        return final
+
+    def collect_garbage(self, keep: str) -> None:
+        """Remove unfinished builds and old generations; the previous one stays a while
+        for readers that resolved CURRENT just before the swap."""
+        gens = sorted(p for p in self.root.glob(f"{_GEN_PREFIX}*") if p.is_dir())
+        old = [p for p in gens if p.name != keep]
+        for p in old[:-1]:
+            shutil.rmtree(p, ignore_errors=True)
+        for p in self.root.glob(f"{_TMP_PREFIX}*"):
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+
+
+def load_generation(path: Path) -> Generation:
+    try:
+        manifest = json.loads((path / "manifest.json").read_text())
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise IndexIncompatible(
+                f"index format {manifest.get('format_version')} is not {FORMAT_VERSION}; "
+                "rebuild it with: python -m assistant index --full"
+            )
+        chunks, terms = [], []
+        with open(path / "chunks.jsonl", encoding="utf-8") as f:
+            for line in f:
+                rec = json.loads(line)
+                terms.append(rec.pop("terms"))
+                chunks.append(Chunk(**rec))
+        vectors = np.load(path / "vectors.npy")
+        dense = faiss.read_index(str(path / "dense.faiss"))
+        lexical = LexicalIndex.load(path / "lexical", len(chunks))
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        if isinstance(exc, IndexUnavailable):
+            raise
+        raise IndexUnavailable(f"index at {path} is damaged ({exc}); rebuild it with: python -m assistant index --full") from exc
+    if not (len(chunks) == vectors.shape[0] == dense.ntotal == manifest["counts"]["chunks"]):
+        raise IndexUnavailable(f"index at {path} is inconsistent; rebuild it with: python -m assistant index --full")
+    return Generation(path, manifest, chunks, terms, vectors, dense, lexical)
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(root: Path) -> None:
+    for p in root.rglob("*"):
+        if p.is_file():
+            _fsync(p)
+    for p in [root, *[d for d in root.rglob("*") if d.is_dir()]]:
+        _fsync_dir(p)
+
+
+__all__ = ["IndexStore", "Generation", "IndexUnavailable", "IndexMissing", "IndexIncompatible", "Timeout", "FORMAT_VERSION"]

@@ -1,0 +1,84 @@
+"""Typed records that cross module lines: documents → chunks → passages."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Block:
+    """A blank-line separated block of a document, classified by ingestion."""
+
+    paragraph: int  # 1-based position among the document's blocks
+    start: int
+    end: int
+    kind: str  # "body", "heading", "title" or "boilerplate"
+    text: str
+
+
+@dataclass(frozen=True)
+class Document:
+    """A decoded source file. Chunk offsets refer to ``text``."""
+
+    doc_id: str  # path relative to the corpus folder, POSIX separators
+    text: str
+    sha256: str  # of the raw file bytes
+    title: str
+    blocks: tuple[Block, ...] = ()
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable span: whole sentences of one paragraph, with exact source offsets."""
+
+    chunk_id: str
+    doc_id: str
+    paragraph: int
+    start: int
+    end: int
+    text: str
+    section: str  # nearest heading above the chunk (the document title if none)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A chunk returned by retrieval, with its fused score and the per-retriever evidence."""
+
+    chunk: Chunk
+    score: float
+    dense_score: float | None = None
+    lexical_score: float | None = None
+    rank: int = 0
+
+    def to_dict(self) -> dict:
+        c = self.chunk
+        return {
+            "doc": c.doc_id,
+            "chunk_id": c.chunk_id,
+            "paragraph": c.paragraph,
+            "start": c.start,
+            "end": c.end,
+            "section": c.section,
+            "text": c.text,
+            "score": round(self.score, 6),
+            "dense_score": None if self.dense_score is None else round(self.dense_score, 6),
+            "lexical_score": None if self.lexical_score is None else round(self.lexical_score, 6),
+        }
+
+
+@dataclass
+class BuildReport:
+    """What one ``index`` run did."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # doc id -> reason
+    chunks_embedded: int = 0
+    chunks_total: int = 0
+    full_rebuild_reason: str | None = None
+    seconds: float = 0.0

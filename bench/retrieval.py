@@ -1,0 +1,175 @@
+"""Retrieval quality and speed: BM25-Kiwi, dense and hybrid, by question language.
+
+    python bench/retrieval.py                 # essay set + KorQuAD public set
+    python bench/retrieval.py --sets essay    # only the essay
+    python bench/retrieval.py --runs 5        # latency repetitions
+
+Sets: (a) bench/data/essay_retrieval.jsonl over the essay in corpus/, (b) KorQuAD 1.0 dev
+(public half) from ../shared/data, each article one document, each question's gold its
+paragraph; skipped cleanly when the file is absent. Indexes are built with the real
+indexer into .bench-cache/ (reused when the corpus and settings are unchanged; --rebuild
+forces a fresh build and so a build-time figure).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from assistant.config import Settings  # noqa: E402
+from assistant.engine import Engine  # noqa: E402
+from assistant.ingest import load_document  # noqa: E402
+from assistant.morphology import language  # noqa: E402
+
+KORQUAD = ROOT.parent / "shared" / "data" / "korquad_v1.0_dev_public.json"
+CACHE = ROOT / ".bench-cache"
+MODES = ("lexical", "dense", "hybrid")
+KS = (1, 3, 5, 10)
+
+
+def essay_set(work: Path) -> tuple[Path, list[dict]]:
+    corpus = work / "essay-corpus"
+    corpus.mkdir(parents=True, exist_ok=True)
+    src = next((ROOT / "corpus").glob("deep_learning_and_chatgpt*"))
+    shutil.copy(src, corpus / src.name)
+    doc = load_document(corpus / src.name, src.name)
+    questions = []
+    for line in (ROOT / "bench/data/essay_retrieval.jsonl").read_text(encoding="utf-8").splitlines():
+        q = json.loads(line)
+        pos = doc.text.index(q["gold"])
+        block = next(b for b in doc.blocks if b.start <= pos < b.end)
+        questions.append({"question": q["question"], "lang": q["lang"], "gold": (src.name, block.paragraph)})
+    return corpus, questions
+
+
+def korquad_set(work: Path) -> tuple[Path, list[dict]] | None:
+    if not KORQUAD.is_file():
+        print(f"KorQuAD file not found at {KORQUAD}; skipping that set")
+        return None
+    corpus = work / "korquad-corpus"
+    corpus.mkdir(parents=True, exist_ok=True)
+    questions = []
+    for article in json.loads(KORQUAD.read_text(encoding="utf-8"))["data"]:
+        name = re.sub(r"[^\w.-]+", "_", article["title"]).strip("_") + ".txt"
+        text = article["title"] + "\n\n" + "\n\n".join(p["context"].strip() for p in article["paragraphs"]) + "\n"
+        path = corpus / name
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+        doc = load_document(path, name)
+        starts = {b.start: b.paragraph for b in doc.blocks}
+        pos = len(article["title"]) + 2
+        for p in article["paragraphs"]:
+            ctx = p["context"].strip()
+            paragraph = starts[pos]
+            pos += len(ctx) + 2
+            for qa in p["qas"]:
+                questions.append({"question": qa["question"], "lang": language(qa["question"]), "gold": (name, paragraph)})
+    return corpus, questions
+
+
+def evaluate(engine: Engine, questions: list[dict]) -> dict:
+    retriever = engine.retriever
+    vectors = engine.embedder.embed_queries([q["question"] for q in questions])
+    ranks = {m: [] for m in MODES}
+    for q, vec in zip(questions, vectors):
+        for mode in MODES:
+            seen: list[tuple[str, int]] = []
+            for p in retriever.search_with_vector(q["question"], vec, 30, mode=mode):
+                key = (p.chunk.doc_id, p.chunk.paragraph)
+                if key not in seen:
+                    seen.append(key)
+            ranks[mode].append(seen.index(q["gold"]) + 1 if q["gold"] in seen else 999)
+    return ranks
+
+
+def summarize(name: str, questions: list[dict], ranks: dict) -> None:
+    langs = sorted({q["lang"] for q in questions})
+    print(f"\n## {name}: {len(questions)} questions ({', '.join(f'{l} {sum(q['lang'] == l for q in questions)}' for l in langs)})")
+    print(f"| retriever | lang | {' | '.join(f'R@{k}' for k in KS)} | MRR@10 |")
+    print("| --- | --- |" + " --- |" * (len(KS) + 1))
+    for mode in MODES:
+        for lang in [*langs, "all"] if len(langs) > 1 else langs:
+            r = np.array([rk for rk, q in zip(ranks[mode], questions) if lang in ("all", q["lang"])])
+            cells = [f"{np.mean(r <= k):.3f}" for k in KS] + [f"{np.mean(np.where(r <= 10, 1 / r, 0)):.3f}"]
+            print(f"| {mode} | {lang} | {' | '.join(cells)} |")
+
+
+def build(name: str, corpus: Path, rebuild: bool) -> Engine:
+    index = CACHE / f"{name}-index"
+    if rebuild:
+        shutil.rmtree(index, ignore_errors=True)
+    engine = Engine(Settings.from_env(corpus_dir=corpus, index_dir=index))
+    report = engine.build_index(progress=False)
+    if report.chunks_embedded:
+        rate = report.chunks_embedded / report.seconds
+        print(f"{name}: built {report.chunks_total} chunks from {len(report.added) + len(report.updated)} documents "
+              f"in {report.seconds:.1f} s ({rate:.2f} passages/s, model load included)")
+    else:
+        print(f"{name}: reused the index in {index} ({report.chunks_total} chunks; --rebuild to time a build)")
+    return engine
+
+
+def latency(engine: Engine, questions: list[dict], runs: int, sample: int) -> None:
+    """Median/p95 of one whole hybrid search, against bare query embedding + FAISS search."""
+    queries = [q["question"] for q in questions[:: max(1, len(questions) // sample)]][:sample]
+    retriever = engine.retriever
+    dense = retriever.generation.dense
+    ours, bare = [], []
+    engine.search(queries[0])  # warm-up
+    for _ in range(runs):
+        for q in queries:
+            t = time.perf_counter()
+            vec = engine.embedder.embed_queries([q])
+            dense.search(vec, 5)
+            bare.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            engine.search(q)
+            ours.append(time.perf_counter() - t)
+    ratios = [o / b for o, b in zip(ours, bare)]
+
+    def fmt(xs):
+        xs = sorted(xs)
+        return f"median {statistics.median(xs) * 1000:.1f} ms, p95 {xs[int(0.95 * (len(xs) - 1))] * 1000:.1f} ms, stdev {statistics.pstdev(xs) * 1000:.1f} ms"
+
+    print(f"query latency over {len(ours)} searches ({runs} runs x {len(queries)} queries):")
+    print(f"  hybrid search:            {fmt(ours)}")
+    print(f"  bare embed + FAISS:       {fmt(bare)}")
+    print(f"  ratio hybrid/bare:        median {statistics.median(ratios):.2f}, "
+          f"p95 {sorted(ratios)[int(0.95 * (len(ratios) - 1))]:.2f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sets", default="essay,korquad")
+    ap.add_argument("--runs", type=int, default=3, help="latency repetitions")
+    ap.add_argument("--sample", type=int, default=20, help="queries per latency run")
+    ap.add_argument("--rebuild", action="store_true", help="build indexes from scratch (times the build)")
+    args = ap.parse_args()
+    CACHE.mkdir(exist_ok=True)
+    sets = {"essay": essay_set, "korquad": korquad_set}
+    for name in args.sets.split(","):
+        loaded = sets[name](CACHE)
+        if loaded is None:
+            continue
+        corpus, questions = loaded
+        engine = build(name, corpus, args.rebuild)
+        t = time.perf_counter()
+        ranks = evaluate(engine, questions)
+        summarize(name, questions, ranks)
+        print(f"(evaluated in {time.perf_counter() - t:.0f} s)")
+        latency(engine, questions, args.runs, args.sample)
+
+
+if __name__ == "__main__":
+    main()
