@@ -1,8 +1,11 @@
-"""Split documents into paragraph-aware chunks with exact source offsets.
+"""Split documents into paragraph-aware chunks with exact source offsets, and chunks into
+sentence units for dense search.
 
 A body paragraph that fits ``max_chars`` is one chunk. A longer one is packed into
 consecutive runs of whole sentences, so a sentence is never cut. Headings are not chunks:
-they become the ``section`` of the chunks below them.
+they become the ``section`` of the chunks below them. Each chunk is embedded sentence by
+sentence (tiny sentences joined to a neighbour): measured on KorQuAD and the essay, the
+best sentence's similarity ranks passages far better than one vector per paragraph.
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ from .types import Chunk, Document
 @dataclass(frozen=True)
 class ChunkingConfig:
     max_chars: int = 800
+    min_unit_chars: int = 25
     version: int = 1  # bump when the rules change, so indexes rebuild
 
     def as_dict(self) -> dict:
-        return {"max_chars": self.max_chars, "version": self.version}
+        return {"max_chars": self.max_chars, "min_unit_chars": self.min_unit_chars, "version": self.version}
 
 
 def chunk_document(doc: Document, config: ChunkingConfig) -> list[Chunk]:
@@ -65,10 +69,22 @@ def _pack(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, in
             run_start, run_end = s, e
     if run_start is not None:
         runs.append((run_start, run_end))
-    return _balance(runs, text, max_chars)
+    return _balance(runs, max_chars)
 
 
-def _balance(runs: list[tuple[int, int]], text: str, max_chars: int) -> list[tuple[int, int]]:
+def sentence_units(chunk: Chunk, min_chars: int) -> list[tuple[int, int]]:
+    """Absolute (start, end) of the chunk's sentences; one shorter than ``min_chars`` is
+    joined to its neighbour so that no unit is a bare fragment like "(RLHF)"."""
+    units: list[list[int]] = []
+    for s, e in morphology.sentences(chunk.text):
+        if units and (e - s < min_chars or units[-1][1] - units[-1][0] < min_chars):
+            units[-1][1] = e
+        else:
+            units.append([s, e])
+    return [(chunk.start + s, chunk.start + e) for s, e in units] or [(chunk.start, chunk.end)]
+
+
+def _balance(runs: list[tuple[int, int]], max_chars: int) -> list[tuple[int, int]]:
     """Fold a tiny last run into its neighbour when both still fit one and a half chunks,
     so a paragraph does not end in a fragment with no context."""
     if len(runs) >= 2 and runs[-1][1] - runs[-1][0] < max_chars // 4 and runs[-1][1] - runs[-2][0] <= max_chars * 1.5:

@@ -44,6 +44,7 @@ class Settings:
     candidates: int = 50  # per retriever, before fusion
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
+    lexical_weight: float = 0.4  # share of BM25 in the fused score (see retrieval.fuse)
 
     max_query_chars: int = 2000
 

@@ -21,7 +21,7 @@ from .indexer import IndexConfig, build_index
 from .models import ModelStore, fingerprint, resolve
 from .retrieval import HybridRetriever
 from .store import IndexIncompatible, IndexStore
-from .types import BuildReport, Chunk, Passage
+from .types import BuildReport, Passage
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +57,8 @@ class Engine:
 
     # -- index ---------------------------------------------------------------------
     def build_index(self, full: bool = False, progress: bool = False) -> BuildReport:
-        def embed(chunks: list[Chunk]):
-            return self.embedder.embed_documents(
-                [c.text for c in chunks], titles=[c.section for c in chunks], progress=progress
-            )
+        def embed(texts: list[str], titles: list[str]):
+            return self.embedder.embed_documents(texts, titles=titles, progress=progress)
 
         report = build_index(self.settings.corpus_dir, self.store, self.index_config(), embed, full=full)
         with self._lock:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import morphology
-from .chunking import ChunkingConfig, chunk_document
+from .chunking import ChunkingConfig, chunk_document, sentence_units
 from .ingest import IngestError, load_document, scan_corpus
 from .models import sha256_file
 from .store import FORMAT_VERSION, IndexStore, IndexUnavailable, load_generation
@@ -50,12 +50,13 @@ def build_index(
     corpus_dir: Path,
     store: IndexStore,
     config: IndexConfig,
-    embed: Callable[[list[Chunk]], np.ndarray],
+    embed: Callable[[list[str], list[str]], np.ndarray],
     full: bool = False,
     lock_timeout: float = 600,
 ) -> BuildReport:
-    """Bring the index in line with ``corpus_dir``. ``embed`` turns chunks into normalized
-    vectors; it is called once, with only the chunks that need it."""
+    """Bring the index in line with ``corpus_dir``. ``embed(texts, titles)`` returns
+    normalized vectors; it is called once, with only the sentence units of new or changed
+    documents."""
     started = time.perf_counter()
     report = BuildReport()
     settings = config.manifest()
@@ -68,16 +69,14 @@ def build_index(
         if not files and not report.skipped and not corpus_dir.is_dir():
             raise IndexUnavailable(f"corpus folder {corpus_dir} does not exist")
 
-        kept: list[tuple[str, list[Chunk], list[list[str]], np.ndarray | None]] = []
+        kept: list[_DocRows] = []
         documents: dict[str, dict] = {}
-        fresh: list[Chunk] = []
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         for doc_id, path in files.items():
             prev = old_docs.get(doc_id)
             sha = sha256_file(path)
             if prev is not None and prev["sha256"] == sha:
-                rows = old_rows.get(doc_id, [])
-                kept.append((doc_id, [old.chunks[i] for i in rows], [old.terms[i] for i in rows], old.vectors[rows]))
+                kept.append(_DocRows.reuse(old, old_rows.get(doc_id, [])))
                 documents[doc_id] = prev
                 report.unchanged.append(doc_id)
                 continue
@@ -85,47 +84,99 @@ def build_index(
                 doc = load_document(path, doc_id)
             except IngestError as exc:
                 report.skipped[doc_id] = str(exc)
+                if prev is not None:  # keep the version that was indexed before
+                    kept.append(_DocRows.reuse(old, old_rows.get(doc_id, [])))
+                    documents[doc_id] = prev
+                    report.skipped[doc_id] += "; the previously indexed version is kept"
                 continue
-            chunks = chunk_document(doc, config.chunking)
-            kept.append((doc_id, chunks, morphology.terms_batch([_lexical_text(c) for c in chunks]), None))
-            fresh.extend(chunks)
+            kept.append(_DocRows.fresh(chunk_document(doc, config.chunking), config.chunking))
             documents[doc_id] = {
                 "sha256": doc.sha256,
                 "title": doc.title,
                 "size": path.stat().st_size,
-                "chunks": len(chunks),
+                "chunks": len(kept[-1].chunks),
                 "indexed_at": now,
             }
             (report.updated if prev is not None else report.added).append(doc_id)
         report.removed = sorted(set(old_docs) - set(documents))
 
-        if not fresh and not report.removed and old is not None and not full:
+        fresh = [d for d in kept if d.vectors is None]
+        if not fresh and not report.removed and old is not None:
             report.chunks_total = len(old.chunks)
             report.seconds = time.perf_counter() - started
             return report
 
-        fresh_vectors = embed(fresh) if fresh else None
-        chunks, terms, blocks = [], [], []
+        texts, titles = [], []
+        for d in fresh:
+            for (s, e), row in zip(d.units, d.unit_chunk):
+                chunk = d.chunks[row]
+                texts.append(chunk.text[s - chunk.start : e - chunk.start])
+                titles.append(chunk.section)
+        t = time.perf_counter()
+        vectors = embed(texts, titles) if texts else None
+        report.embed_seconds = time.perf_counter() - t
         offset = 0
-        for _, doc_chunks, doc_terms, vecs in kept:
-            if vecs is None:
-                vecs = fresh_vectors[offset : offset + len(doc_chunks)]
-                offset += len(doc_chunks)
-            chunks.extend(doc_chunks)
-            terms.extend(doc_terms)
-            blocks.append(vecs)
+        for d in fresh:
+            d.vectors = vectors[offset : offset + len(d.units)]
+            offset += len(d.units)
+
+        chunks, terms, unit_rows, unit_spans, blocks = [], [], [], [], []
+        for d in kept:
+            unit_rows.extend(len(chunks) + r for r in d.unit_chunk)
+            unit_spans.extend(d.units)
+            chunks.extend(d.chunks)
+            terms.extend(d.terms)
+            blocks.append(d.vectors)
+        units = np.column_stack([np.array(unit_rows, dtype=np.int64).reshape(-1), np.array(unit_spans, dtype=np.int64).reshape(-1, 2)])
         vectors = np.concatenate(blocks).astype(np.float32) if blocks else np.zeros((0, 1), np.float32)
         manifest = {
             **settings,
             "created_at": now,
             "documents": documents,
-            "counts": {"documents": len(documents), "chunks": len(chunks)},
+            "counts": {"documents": len(documents), "chunks": len(chunks), "units": len(units)},
         }
-        store.write(manifest, chunks, terms, vectors, k1=config.k1, b=config.b)
-        report.chunks_embedded = len(fresh)
+        store.write(manifest, chunks, terms, units, vectors, k1=config.k1, b=config.b)
+        report.chunks_embedded = sum(len(d.chunks) for d in fresh)
+        report.units_embedded = len(texts)
         report.chunks_total = len(chunks)
     report.seconds = time.perf_counter() - started
     return report
+
+
+@dataclass
+class _DocRows:
+    """One document's rows: chunks with their lexical terms, sentence units (absolute
+    spans and the chunk each belongs to, relative to this document) and unit vectors
+    (None until embedded)."""
+
+    chunks: list[Chunk]
+    terms: list[list[str]]
+    units: list[tuple[int, int]]
+    unit_chunk: list[int]
+    vectors: np.ndarray | None
+
+    @classmethod
+    def fresh(cls, chunks: list[Chunk], config: ChunkingConfig) -> "_DocRows":
+        units, owners = [], []
+        for row, chunk in enumerate(chunks):
+            for span in sentence_units(chunk, config.min_unit_chars):
+                units.append(span)
+                owners.append(row)
+        terms = morphology.terms_batch([_lexical_text(c) for c in chunks])
+        return cls(chunks, terms, units, owners, None)
+
+    @classmethod
+    def reuse(cls, gen, rows: list[int]) -> "_DocRows":
+        local = {row: i for i, row in enumerate(rows)}
+        mask = np.isin(gen.units[:, 0], rows)
+        units = gen.units[mask]
+        return cls(
+            [gen.chunks[i] for i in rows],
+            [gen.terms[i] for i in rows],
+            [(int(s), int(e)) for s, e in units[:, 1:]],
+            [local[int(r)] for r in units[:, 0]],
+            gen.vectors[mask],
+        )
 
 
 def _lexical_text(chunk: Chunk) -> str:

@@ -1,8 +1,10 @@
 """Hybrid retrieval: dense (FAISS) and lexical (BM25 over Kiwi morphemes) candidates,
-fused by a score-aware rule (see ``fuse``), ranked per paragraph."""
+fused by a score-aware rule (see ``fuse``)."""
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +24,8 @@ class Candidates:
     rows: np.ndarray
     dense: np.ndarray
     lexical: np.ndarray
+    coverage: float  # share of the query's term weight (IDF) that the index knows at all
+    best_unit: np.ndarray  # per candidate: row of its most similar sentence unit
 
 
 class HybridRetriever:
@@ -29,6 +33,8 @@ class HybridRetriever:
         self.generation = generation
         self.embedder = embedder
         self.settings = settings
+        self._df = Counter(t for terms in generation.terms for t in set(terms))
+        self._unit_bounds = np.append(generation.unit_starts, len(generation.units))
 
     def search(self, query: str, k: int) -> list[Passage]:
         if not self.generation.chunks:
@@ -41,7 +47,7 @@ class HybridRetriever:
         retriever alone (for benchmarks)."""
         cand = self.candidates(morphology.terms(query), qvec)
         if mode == "hybrid":
-            fused = fuse(cand)
+            fused = fuse(cand, self.settings.lexical_weight)
         else:
             fused = cand.dense if mode == "dense" else cand.lexical
         order = np.argsort(-fused, kind="stable")
@@ -49,9 +55,11 @@ class HybridRetriever:
         out: list[Passage] = []
         for i in order[:k]:
             row = int(cand.rows[i])
+            _, start, end = self.generation.units[cand.best_unit[i]]
             out.append(
                 Passage(
                     chunk=chunks[row],
+                    highlight=(int(start), int(end)),
                     score=float(fused[i]),
                     dense_score=float(cand.dense[i]),
                     lexical_score=float(cand.lexical[i]),
@@ -61,14 +69,47 @@ class HybridRetriever:
         return out
 
     def candidates(self, terms: list[str], qvec: np.ndarray) -> Candidates:
-        """Union of both retrievers' top candidates, each scored by both."""
+        """Union of both retrievers' top chunks, each scored by both. A chunk's dense score
+        is its best sentence unit's cosine similarity."""
         n = self.settings.candidates
         g = self.generation
-        _, dense_rows = g.dense.search(qvec[None, :].astype(np.float32), min(n, g.dense.ntotal))
+        _, hits = g.dense.search(qvec[None, :].astype(np.float32), min(4 * n, g.dense.ntotal))
+        dense_rows = g.units[hits[0][hits[0] >= 0], 0]
         lexical = g.lexical.scores(terms)
-        rows = np.unique(np.concatenate([dense_rows[0][dense_rows[0] >= 0], top_rows(lexical, n)]))
-        return Candidates(rows, (g.vectors[rows] @ qvec).astype(np.float32), lexical[rows])
+        rows = np.unique(np.concatenate([dense_rows, top_rows(lexical, n)]))
+        dense = np.empty(len(rows), dtype=np.float32)
+        best = np.empty(len(rows), dtype=np.int64)
+        for i, row in enumerate(rows):
+            lo, hi = self._unit_bounds[row], self._unit_bounds[row + 1]
+            sims = g.vectors[lo:hi] @ qvec
+            best[i] = lo + int(np.argmax(sims))
+            dense[i] = sims[best[i] - lo]
+        return Candidates(rows, dense, lexical[rows], self.coverage(terms), best)
+
+    def coverage(self, terms: list[str]) -> float:
+        """IDF-weighted share of the query terms that occur in the index. An English
+        question over Korean documents shares only a few names with them (low coverage);
+        a Korean question reusing the documents' words shares most (high)."""
+        unique = set(terms)
+        if not unique:
+            return 0.0
+        n = len(self.generation.terms)
+        idf = {t: math.log(1 + (n - self._df.get(t, 0) + 0.5) / (self._df.get(t, 0) + 0.5)) for t in unique}
+        return sum(w for t, w in idf.items() if t in self._df) / sum(idf.values())
 
 
-def fuse(c: Candidates, query_language: str, settings: Settings) -> np.ndarray:
-    raise NotImplementedError
+def fuse(c: Candidates, lexical_weight: float) -> np.ndarray:
+    """Convex combination of raw cosine similarity and BM25 relative to the best BM25
+    hit, with the lexical share scaled by coverage squared.
+
+    Measured (bench/retrieval.py): BM25 wins on Korean questions that reuse the
+    passage's words, dense wins across languages, and plain RRF loses to the better of
+    the two. Cosine is comparable across queries, so it stays raw; BM25 is not, so it
+    is scaled to the query's best hit, and trusted only as far as the query's terms are
+    known to the index at all.
+    """
+    best = float(c.lexical.max()) if len(c.lexical) else 0.0
+    if best <= 0:
+        return c.dense.copy()
+    weight = lexical_weight * c.coverage**2
+    return weight * (c.lexical / best) + (1 - lexical_weight) * c.dense

@@ -7,7 +7,8 @@ Layout of the index folder::
     gen-*/             a complete generation
         manifest.json  format, models, chunking, per-document hashes, counts
         chunks.jsonl   one chunk per line, with its lexical terms
-        vectors.npy    normalized embeddings, row-aligned with chunks.jsonl
+        units.npy      sentence units: (chunk row, start, end) per row
+        vectors.npy    normalized embeddings of the units, row-aligned with units.npy
         dense.faiss    FAISS inner-product index over vectors.npy
         lexical/       bm25s index over the terms
 
@@ -59,9 +60,15 @@ class Generation:
     manifest: dict
     chunks: list[Chunk]
     terms: list[list[str]]
-    vectors: np.ndarray
+    units: np.ndarray  # (n_units, 3): chunk row, start, end; grouped by chunk, in order
+    vectors: np.ndarray  # (n_units, dim)
     dense: faiss.Index
     lexical: LexicalIndex
+
+    @property
+    def unit_starts(self) -> np.ndarray:
+        """Index of each chunk's first unit (units are contiguous per chunk)."""
+        return np.searchsorted(self.units[:, 0], np.arange(len(self.chunks)))
 
     def rows_by_doc(self) -> dict[str, list[int]]:
         out: dict[str, list[int]] = {}
@@ -106,7 +113,7 @@ class IndexStore:
         return load_generation(self.root / name)
 
     # -- writing -------------------------------------------------------------------
-    def write(self, manifest: dict, chunks: list[Chunk], terms: list[list[str]], vectors: np.ndarray, k1: float, b: float) -> Path:
+    def write(self, manifest: dict, chunks: list[Chunk], terms: list[list[str]], units: np.ndarray, vectors: np.ndarray, k1: float, b: float) -> Path:
         """Write a new generation aside and make it current. Call under ``lock()``."""
         stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{time.time_ns() % 1_000_000_000:09d}"
         tmp = self.root / f"{_TMP_PREFIX}{_GEN_PREFIX}{stamp}"
@@ -114,6 +121,7 @@ class IndexStore:
         with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
             for chunk, t in zip(chunks, terms):
                 f.write(json.dumps({**chunk.to_dict(), "terms": t}, ensure_ascii=False) + "\n")
+        np.save(tmp / "units.npy", units)
         np.save(tmp / "vectors.npy", vectors)
         dense = faiss.IndexFlatIP(vectors.shape[1])
         if len(vectors):
@@ -157,6 +165,7 @@ def load_generation(path: Path) -> Generation:
                 rec = json.loads(line)
                 terms.append(rec.pop("terms"))
                 chunks.append(Chunk(**rec))
+        units = np.load(path / "units.npy")
         vectors = np.load(path / "vectors.npy")
         dense = faiss.read_index(str(path / "dense.faiss"))
         lexical = LexicalIndex.load(path / "lexical", len(chunks))
@@ -164,9 +173,10 @@ def load_generation(path: Path) -> Generation:
         if isinstance(exc, IndexUnavailable):
             raise
         raise IndexUnavailable(f"index at {path} is damaged ({exc}); rebuild it with: python -m assistant index --full") from exc
-    if not (len(chunks) == vectors.shape[0] == dense.ntotal == manifest["counts"]["chunks"]):
+    counts = manifest["counts"]
+    if not (len(chunks) == counts["chunks"] and len(units) == vectors.shape[0] == dense.ntotal == counts["units"]):
         raise IndexUnavailable(f"index at {path} is inconsistent; rebuild it with: python -m assistant index --full")
-    return Generation(path, manifest, chunks, terms, vectors, dense, lexical)
+    return Generation(path, manifest, chunks, terms, units, vectors, dense, lexical)
 
 
 def _fsync(path: Path) -> None:

@@ -51,6 +51,7 @@ class Passage:
     score: float
     dense_score: float | None = None
     lexical_score: float | None = None
+    highlight: tuple[int, int] | None = None  # source span of the best-matching sentence
     rank: int = 0
 
     def to_dict(self) -> dict:
@@ -66,6 +67,7 @@ class Passage:
             "score": round(self.score, 6),
             "dense_score": None if self.dense_score is None else round(self.dense_score, 6),
             "lexical_score": None if self.lexical_score is None else round(self.lexical_score, 6),
+            "highlight": list(self.highlight) if self.highlight else None,
         }
 
 
@@ -79,6 +81,8 @@ class BuildReport:
     unchanged: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # doc id -> reason
     chunks_embedded: int = 0
+    units_embedded: int = 0  # sentence units embedded (the dense vectors)
     chunks_total: int = 0
     full_rebuild_reason: str | None = None
     seconds: float = 0.0
+    embed_seconds: float = 0.0  # of which: embedding (model load included on first use)

@@ -95,7 +95,8 @@ def evaluate(engine: Engine, questions: list[dict]) -> dict:
 
 def summarize(name: str, questions: list[dict], ranks: dict) -> None:
     langs = sorted({q["lang"] for q in questions})
-    print(f"\n## {name}: {len(questions)} questions ({', '.join(f'{l} {sum(q['lang'] == l for q in questions)}' for l in langs)})")
+    counts = ", ".join(f"{lang} {sum(q['lang'] == lang for q in questions)}" for lang in langs)
+    print(f"\n## {name}: {len(questions)} questions ({counts})")
     print(f"| retriever | lang | {' | '.join(f'R@{k}' for k in KS)} | MRR@10 |")
     print("| --- | --- |" + " --- |" * (len(KS) + 1))
     for mode in MODES:
@@ -112,9 +113,10 @@ def build(name: str, corpus: Path, rebuild: bool) -> Engine:
     engine = Engine(Settings.from_env(corpus_dir=corpus, index_dir=index))
     report = engine.build_index(progress=False)
     if report.chunks_embedded:
-        rate = report.chunks_embedded / report.seconds
-        print(f"{name}: built {report.chunks_total} chunks from {len(report.added) + len(report.updated)} documents "
-              f"in {report.seconds:.1f} s ({rate:.2f} passages/s, model load included)")
+        print(f"{name}: built {report.chunks_total} chunks ({report.units_embedded} sentence units) from "
+              f"{len(report.added) + len(report.updated)} documents in {report.seconds:.1f} s, "
+              f"{report.embed_seconds:.1f} s of it embedding (model load included): "
+              f"{report.chunks_embedded / report.seconds:.2f} passages/s")
     else:
         print(f"{name}: reused the index in {index} ({report.chunks_total} chunks; --rebuild to time a build)")
     return engine

@@ -23,11 +23,11 @@ class FakeEmbedder:
     def __init__(self):
         self.calls: list[int] = []
 
-    def __call__(self, chunks) -> np.ndarray:
-        self.calls.append(len(chunks))
-        out = np.zeros((len(chunks), self.dim), dtype=np.float32)
-        for i, c in enumerate(chunks):
-            seed = int.from_bytes(hashlib.sha256(c.text.encode()).digest()[:4], "little")
+    def __call__(self, texts, titles) -> np.ndarray:
+        self.calls.append(len(texts))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little")
             v = np.random.default_rng(seed).standard_normal(self.dim)
             out[i] = v / np.linalg.norm(v)
         return out

@@ -41,6 +41,7 @@ def test_incremental_add_change_remove(corpus, tmp_path, fake_embedder):
     (corpus / "c.txt").write_text("새 문서입니다. 세 문장이 있습니다. 마지막 문장입니다.\n", encoding="utf-8")
     added = build(corpus, store, fake_embedder)
     assert added.added == ["c.txt"] and added.chunks_embedded == 1
+    assert added.units_embedded == fake_embedder.calls[-1] >= 1
 
     (corpus / "b.md").write_text("# Bees\n\nBees make honey.\n\nWasps do not.\n", encoding="utf-8")
     changed = build(corpus, store, fake_embedder)
@@ -49,12 +50,18 @@ def test_incremental_add_change_remove(corpus, tmp_path, fake_embedder):
     (corpus / "a.txt").unlink()
     removed = build(corpus, store, fake_embedder)
     assert removed.removed == ["a.txt"] and removed.chunks_embedded == 0
+    assert len(fake_embedder.calls) == 3  # the unchanged and remove-only runs embedded nothing
     gen = store.load()
     assert {c.doc_id for c in gen.chunks} == {"b.md", "c.txt", "essay.txt"}
-    assert gen.vectors.shape[0] == gen.dense.ntotal == len(gen.chunks) == gen.manifest["counts"]["chunks"]
-    # reused vectors stay attached to their own chunks
-    fresh = fake_embedder(gen.chunks)
-    assert (abs(fresh - gen.vectors) < 1e-6).all()
+    assert gen.vectors.shape[0] == gen.dense.ntotal == len(gen.units)
+    assert len(gen.chunks) == gen.manifest["counts"]["chunks"]
+    # reused vectors stay attached to their own sentence units, inside their own chunks
+    texts = []
+    for row, start, end in gen.units:
+        chunk = gen.chunks[row]
+        assert chunk.start <= start < end <= chunk.end
+        texts.append(chunk.text[start - chunk.start : end - chunk.start])
+    assert (abs(fake_embedder(texts, None) - gen.vectors) < 1e-6).all()
 
 
 def test_settings_change_rebuilds_everything(corpus, tmp_path, fake_embedder):
@@ -75,7 +82,7 @@ def test_interrupted_build_leaves_the_old_index_answering(corpus, tmp_path, fake
 
     (corpus / "new.txt").write_text("중단될 문서입니다.\n", encoding="utf-8")
 
-    def dying(chunks):
+    def dying(texts, titles):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
