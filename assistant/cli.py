@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from .config import Settings
+from .generation import BACKENDS
 
 
 class UsageError(Exception):
@@ -40,6 +41,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--batch", type=Path, help="file with one query per line; prints one JSON list per line")
     _add_index_arg(p)
+
+    p = sub.add_parser("ask", help="answer a question from the documents, with citations", description="Answer in the question's language from the indexed documents, citing passages; refuse when they do not hold the answer.")
+    p.add_argument("question", nargs="?", help="the question (Korean or English)")
+    p.add_argument("--json", action="store_true", help="print the answer as JSON")
+    p.add_argument("--batch", type=Path, help='JSONL file: {"id"?, "question", "history"?} per line; prints one JSON answer per line')
+    p.add_argument("--generator", choices=BACKENDS, help="generation backend (default: llama)")
+    _add_index_arg(p)
+
+    p = sub.add_parser("eval", help="score answers on an answer set", description="Fact accuracy, refusals, language match, citation validity and speed over an answer set.")
+    p.add_argument("--set", dest="answer_set", type=Path, help="JSONL answer set (default: bench/data/essay_answers.jsonl)")
+    p.add_argument("--generator", choices=BACKENDS, help="generation backend (default: llama)")
+    p.add_argument("--json", action="store_true", help="print per-question rows and the metrics as JSON lines")
+    _add_index_arg(p)
+    _add_corpus_arg(p)
 
     p = sub.add_parser("models", help="list, fetch or verify models", description="Manage the model cache.")
     p.add_argument("action", choices=["list", "fetch", "verify"])
@@ -161,12 +176,105 @@ def _print_passages(passages) -> None:
         print(f"    {text[:300]}{'…' if len(text) > 300 else ''}")
 
 
+def cmd_ask(args) -> int:
+    from .engine import Engine
+
+    if (args.question is None) == (args.batch is None):
+        raise UsageError("give either a QUESTION or --batch FILE")
+    if args.batch is not None:
+        if not args.batch.is_file():
+            raise UsageError(f"batch file {args.batch} not found")
+        if not args.json:
+            raise UsageError("--batch prints JSON lines; add --json")
+        items = [_batch_item(line, n) for n, line in enumerate(args.batch.read_text(encoding="utf-8").splitlines(), 1) if line.strip()]
+    else:
+        items = [{"question": args.question}]
+    engine = Engine(_settings(args))
+    for item in items:
+        try:
+            answer = engine.ask(item["question"], item.get("history"), generator=args.generator)
+        except ValueError as exc:
+            if args.batch is None:
+                raise UsageError(str(exc)) from None
+            print(json.dumps({"id": item.get("id"), "error": str(exc)}, ensure_ascii=False), flush=True)
+            continue
+        if args.json:
+            out = answer.to_dict()
+            if "id" in item:
+                out = {"id": item["id"], **out}
+            print(json.dumps(out, ensure_ascii=False), flush=True)
+        else:
+            _print_answer(answer)
+    return 0
+
+
+def _batch_item(line: str, n: int) -> dict:
+    try:
+        item = json.loads(line)
+    except ValueError:
+        raise UsageError(f"batch line {n} is not JSON") from None
+    if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+        raise UsageError(f'batch line {n} needs a "question" string')
+    history = item.get("history", [])
+    if not isinstance(history, list) or not all(isinstance(m, dict) and m.get("role") in ("user", "assistant") for m in history):
+        raise UsageError(f'batch line {n}: "history" must be a list of {{"role": "user"|"assistant", "content"}}')
+    return item
+
+
+def _print_answer(answer) -> None:
+    if answer.notice:
+        print(f"note: {answer.notice}")
+    print(answer.answer)
+    for c in answer.citations:
+        ch = c.passage.chunk
+        text = " ".join(ch.text.split())
+        print(f"  [{c.n}] {ch.doc_id} ¶{ch.paragraph}: {text[:160]}{'…' if len(text) > 160 else ''}")
+
+
+def cmd_eval(args) -> int:
+    from .engine import Engine
+    from .evaluation import DEFAULT_SET, evaluate, load_items
+
+    path = args.answer_set or DEFAULT_SET
+    if not path.is_file():
+        raise UsageError(f"answer set {path} not found")
+    items = load_items(path)
+    engine = Engine(_settings(args))
+    engine.ensure_index(progress=True)
+
+    def show(row) -> None:
+        a = row.answer
+        if args.json:
+            print(json.dumps({"id": row.item.get("id"), "fact_ok": row.fact_ok, "citation_ok": row.citation_ok,
+                              "language_ok": row.language_ok, **a.to_dict()}, ensure_ascii=False), flush=True)
+        else:
+            mark = {True: "ok ", False: "BAD", None: "-  "}
+            print(f"{row.item.get('id', '?'):8s} fact {mark[row.fact_ok]} cite {mark[row.citation_ok]} "
+                  f"lang {mark[row.language_ok]} {'REFUSED ' if a.abstained else ''}{a.timings['first_token_ms']:6.0f} ms  "
+                  f"{' '.join(a.answer.split())[:90]}", flush=True)
+
+    report = evaluate(
+        items,
+        lambda item: engine.ask(item["question"], item.get("history"), generator=args.generator),
+        engine.settings.corpus_dir,
+        on_row=show,
+    )
+    metrics = report.metrics()
+    if args.json:
+        print(json.dumps({"metrics": metrics}, ensure_ascii=False))
+    else:
+        print()
+        for key, value in metrics.items():
+            print(f"{key:28s} {value}")
+    return 0
+
+
 def cmd_models(args) -> int:
     from .models import ModelStore, VerificationError
 
     settings = _settings(args)
     store = ModelStore(settings.model_cache)
-    names = args.names or [settings.embedding_model]
+    names = args.names or [settings.embedding_model, settings.generator_model]
     if args.action == "list":
         print(f"model cache: {store.root}")
         for spec in store.registry.values():
@@ -192,4 +300,4 @@ def cmd_models(args) -> int:
     return 1 if bad else 0
 
 
-COMMANDS = {"index": cmd_index, "search": cmd_search, "models": cmd_models}
+COMMANDS = {"index": cmd_index, "search": cmd_search, "ask": cmd_ask, "eval": cmd_eval, "models": cmd_models}

@@ -48,6 +48,14 @@ class Settings:
 
     max_query_chars: int = 2000
 
+    # Answers
+    generator: str = "llama"  # llama | transformers | extractive
+    generator_model: str = "Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+    answer_passages: int = 3  # passages quoted to the model
+    excerpt_chars: int = 220  # of each passage, around its best sentence
+    max_new_tokens: int = 160
+    min_evidence: float = 0.40  # best sentence cosine below this: refuse without asking the model
+
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
         """Defaults, then ``ASSISTANT_<FIELD>`` environment variables, then ``overrides``."""

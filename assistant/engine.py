@@ -5,14 +5,20 @@ only wrap it; Python users import it.
     engine = Engine()
     for passage in engine.search("Transformer 구조는 어떤 논문에서 소개되었나요?"):
         print(passage.chunk.doc_id, passage.chunk.paragraph, passage.score)
+    answer = engine.ask("Which paper introduced the Transformer architecture?")
+    print(answer.answer, [c.to_dict()["paragraph"] for c in answer.citations])
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
+
+from . import answering, citations, morphology
 
 from .chunking import ChunkingConfig
 from .config import Settings
@@ -21,7 +27,8 @@ from .indexer import IndexConfig, build_index
 from .models import ModelStore, fingerprint, resolve
 from .retrieval import HybridRetriever
 from .store import IndexIncompatible, IndexStore
-from .types import BuildReport, Passage
+from .generation import Generator, Prompt, load_generator
+from .types import Answer, BuildReport, Passage
 
 log = logging.getLogger(__name__)
 
@@ -93,10 +100,93 @@ class Engine:
     def search(self, query: str, k: int | None = None) -> list[Passage]:
         """The best passages for ``query`` (Korean or English). Raises ValueError for a blank
         or over-long query."""
-        query = (query or "").strip()
-        if not query:
-            raise ValueError("the query is empty")
-        if len(query) > self.settings.max_query_chars:
-            raise ValueError(f"the query is too long ({len(query)} characters; the limit is {self.settings.max_query_chars})")
+        query = self._validate(query, "query")
         return self.retriever.search(query, k or self.settings.top_k)
 
+    def _validate(self, text: str, what: str) -> str:
+        text = (text or "").strip()
+        if not text:
+            raise ValueError(f"the {what} is empty")
+        if len(text) > self.settings.max_query_chars:
+            raise ValueError(f"the {what} is too long ({len(text)} characters; the limit is {self.settings.max_query_chars})")
+        return text
+
+    # -- answers -------------------------------------------------------------------
+    def generator(self, backend: str | None = None) -> Generator:
+        """The process-wide generator for ``backend`` (default: the configured one)."""
+        backend = backend or self.settings.generator
+        return load_generator(backend, self.settings.generator_model, lambda ref: resolve(ref, self.models, hub=self.settings.hub))
+
+    def ask(self, question: str, history: list[dict] | None = None, generator: str | None = None) -> Answer:
+        """Answer ``question`` from the documents (see ``answer_stream``)."""
+        answer = None
+        for _, answer in self.answer_stream(question, history, generator):
+            pass
+        return answer
+
+    def answer_stream(
+        self,
+        question: str,
+        history: list[dict] | None = None,
+        generator: str | None = None,
+        stop: threading.Event | None = None,
+    ) -> Iterator[tuple[str, Answer | None]]:
+        """Yield the answer text as it grows, then ``(text, Answer)`` once it is complete.
+
+        The answer is in the question's language, cites the passages it used, and is the
+        fixed refusal sentence (``abstained``) when the passages do not hold the answer.
+        If the generator cannot be loaded, the extractive backend answers with a notice.
+        """
+        started = time.perf_counter()
+        question = self._validate(question, "question")
+        language = morphology.language(question)
+        query = answering.standalone_query(question, history)
+        passages = self.search(query, k=max(self.settings.top_k, self.settings.answer_passages))
+        timings = {"retrieve_ms": (time.perf_counter() - started) * 1000}
+        quoted = passages[: self.settings.answer_passages]
+
+        def finish(text, abstained, cites, model, **extra) -> Answer:
+            timings.setdefault("first_token_ms", (time.perf_counter() - started) * 1000)
+            timings["total_ms"] = (time.perf_counter() - started) * 1000
+            return Answer(question, text, language, abstained, cites, passages, timings, model, query=query, **extra)
+
+        if not quoted or quoted[0].dense_score < self.settings.min_evidence:
+            text = answering.REFUSAL[language]
+            yield text, finish(text, True, [], "evidence-gate")
+            return
+
+        notice = None
+        try:
+            gen = self.generator(generator)
+        except Exception as exc:  # no generator: fall back, visibly
+            log.warning("generator unavailable (%s); using the extractive backend", exc)
+            notice = f"The language model could not be loaded ({exc}); showing extracted sentences instead."
+            gen = self.generator("extractive")
+        previous = query[: -len(question)].strip() if query != question else None
+        prompt = Prompt(
+            messages=answering.build_messages(question, language, quoted, self.settings.excerpt_chars, previous),
+            question=question,
+            language=language,
+            passages=quoted,
+            max_tokens=self.settings.max_new_tokens,
+        )
+        raw, shown, pieces = "", "", 0
+        for piece in gen.stream(prompt, stop):
+            if pieces == 0:
+                timings["first_token_ms"] = (time.perf_counter() - started) * 1000
+            pieces += 1
+            raw += piece
+            # Hold back text that may still turn out to be the refusal sentinel.
+            if answering.SENTINEL.startswith(raw.strip()[: len(answering.SENTINEL)]) and len(raw.strip()) <= len(answering.SENTINEL):
+                continue
+            if answering.is_refusal(raw):
+                break
+            shown = citations.clean_markers(raw, set(range(1, len(quoted) + 1)))
+            yield shown, None
+        tokens = dict(prompt_tokens=gen.count_tokens(prompt), completion_tokens=pieces)
+        if not raw.strip() or answering.is_refusal(raw):
+            text = answering.REFUSAL[language]
+            yield text, finish(text, True, [], gen.model, notice=notice, **tokens)
+            return
+        text, cites = citations.attach(raw, quoted)
+        yield text, finish(text, False, cites, gen.model, notice=notice, **tokens)

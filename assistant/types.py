@@ -86,3 +86,48 @@ class BuildReport:
     full_rebuild_reason: str | None = None
     seconds: float = 0.0
     embed_seconds: float = 0.0  # of which: embedding (model load included on first use)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source of an answer: the passage behind marker ``[n]``."""
+
+    n: int
+    passage: Passage
+
+    def to_dict(self) -> dict:
+        return {"n": self.n, **self.passage.to_dict()}
+
+
+@dataclass
+class Answer:
+    """A grounded answer (or an honest refusal) with its sources and timings."""
+
+    question: str
+    answer: str
+    language: str  # "ko" or "en"
+    abstained: bool
+    citations: list[Citation]
+    retrieved: list[Passage]
+    timings: dict[str, float]
+    model: str
+    query: str = ""  # what was searched (a follow-up is made standalone first)
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    notice: str | None = None  # e.g. a fallback to the extractive backend
+
+    def to_dict(self) -> dict:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "language": self.language,
+            "abstained": self.abstained,
+            "citations": [c.to_dict() for c in self.citations],
+            "retrieved": [{"n": i, **p.to_dict()} for i, p in enumerate(self.retrieved, 1)],
+            "timings": {k: round(v, 1) for k, v in self.timings.items()},
+            "model": self.model,
+            "query": self.query,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "notice": self.notice,
+        }

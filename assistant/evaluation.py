@@ -1,0 +1,102 @@
+"""Answer-set evaluation: fact accuracy, refusals, language match, citation validity and
+speed, over a JSONL answer set (see bench/data/essay_answers.jsonl)."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import morphology
+from .citations import strip_markers
+from .ingest import load_document
+from .types import Answer
+
+DEFAULT_SET = Path(__file__).resolve().parent.parent / "bench" / "data" / "essay_answers.jsonl"
+
+
+def load_items(path: Path) -> list[dict]:
+    items = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                items.append(json.loads(line))
+            except ValueError as exc:
+                raise ValueError(f"{path.name} line {n}: not JSON ({exc})") from None
+    return items
+
+
+def facts_present(answer: str, facts: list[list[str]]) -> bool:
+    text = answer.lower()
+    return all(any(alt.lower() in text for alt in alternatives) for alternatives in facts)
+
+
+@dataclass
+class Scored:
+    item: dict
+    answer: Answer
+    fact_ok: bool | None
+    citation_ok: bool | None
+    language_ok: bool
+
+
+@dataclass
+class Report:
+    rows: list[Scored] = field(default_factory=list)
+
+    def metrics(self) -> dict:
+        def share(values):
+            values = [v for v in values if v is not None]
+            return round(sum(values) / len(values), 3) if values else None
+
+        answerable = [r for r in self.rows if r.item.get("answerable", True)]
+        unanswerable = [r for r in self.rows if not r.item.get("answerable", True)]
+        out = {"questions": len(self.rows)}
+        for lang in ("ko", "en"):
+            out[f"fact_accuracy_{lang}"] = share(r.fact_ok for r in answerable if r.item["lang"] == lang)
+        out["fact_accuracy"] = share(r.fact_ok for r in answerable)
+        out["refusal_rate_unanswerable"] = share(r.answer.abstained for r in unanswerable)
+        out["false_refusal_rate"] = share(r.answer.abstained for r in answerable)
+        out["language_match"] = share(r.language_ok for r in self.rows)
+        out["citation_validity"] = share(r.citation_ok for r in answerable if not r.answer.abstained)
+        generated = [r.answer for r in self.rows if r.answer.prompt_tokens]
+        if generated:
+            out["first_token_ms_median"] = round(statistics.median(a.timings["first_token_ms"] for a in generated))
+            out["first_token_ms_p95"] = round(sorted(a.timings["first_token_ms"] for a in generated)[int(0.95 * (len(generated) - 1))])
+            out["prompt_tokens_median"] = statistics.median(a.prompt_tokens for a in generated)
+            rates = [
+                a.completion_tokens / ((a.timings["total_ms"] - a.timings["first_token_ms"]) / 1000)
+                for a in generated
+                if a.completion_tokens and a.completion_tokens > 1 and a.timings["total_ms"] > a.timings["first_token_ms"]
+            ]
+            out["tokens_per_s_median"] = round(statistics.median(rates), 1) if rates else None
+        return out
+
+
+def evaluate(items: list[dict], ask: Callable[[dict], Answer], corpus_dir: Path, on_row=None) -> Report:
+    """Ask every item and score it; ``ask(item)`` returns the Answer."""
+    docs: dict[str, object] = {}
+    report = Report()
+    for item in items:
+        answer = ask(item)
+        answerable = item.get("answerable", True)
+        fact_ok = facts_present(answer.answer, item.get("facts", [])) and not answer.abstained if answerable else None
+        citation_ok = None
+        if answerable and not answer.abstained and item.get("gold"):
+            citation_ok = any(_paragraph_has(docs, corpus_dir, c.passage, item["gold"]) for c in answer.citations)
+        language_ok = answer.language == item["lang"] and morphology.language(strip_markers(answer.answer)) == item["lang"]
+        row = Scored(item, answer, fact_ok, citation_ok, language_ok)
+        report.rows.append(row)
+        if on_row:
+            on_row(row)
+    return report
+
+
+def _paragraph_has(docs: dict, corpus_dir: Path, passage, gold: str) -> bool:
+    doc_id = passage.chunk.doc_id
+    if doc_id not in docs:
+        docs[doc_id] = load_document(corpus_dir / doc_id, doc_id)
+    block = docs[doc_id].blocks[passage.chunk.paragraph - 1]
+    return gold in block.text

@@ -1,0 +1,173 @@
+"""Generation backends behind one small interface: ``stream(prompt)`` yields text pieces.
+
+* ``llama``: llama-cpp-python with a GGUF file (default: Qwen2.5-Coder-1.5B-Instruct Q4_K_M);
+* ``transformers``: any causal LM by Hugging Face id or folder (a GGUF file loads through
+  ``gguf_file=``), with the model's chat template, token streaming, GPU when present;
+* ``extractive``: no language model; the best-supported sentences of the passages.
+
+One model instance per process and backend (``load_generator`` caches it); calls are
+serialized with a lock, since neither llama.cpp contexts nor a model's KV cache may be
+shared by two generations at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .types import Passage
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("llama", "transformers", "extractive")
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """What a backend needs: chat messages for a language model, and the structured
+    question and passages for the extractive backend."""
+
+    messages: list[dict]
+    question: str
+    language: str
+    passages: list[Passage] = field(default_factory=list)
+    max_tokens: int = 160
+
+
+class Generator:
+    name = "base"
+    model = ""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+
+    def stream(self, prompt: Prompt, stop: threading.Event | None = None) -> Iterator[str]:
+        with self._lock:
+            for piece in self._stream(prompt):
+                if stop is not None and stop.is_set():
+                    break
+                yield piece
+
+    def count_tokens(self, prompt: Prompt) -> int | None:
+        return None
+
+    def _stream(self, prompt: Prompt) -> Iterator[str]:
+        raise NotImplementedError
+
+
+class LlamaGenerator(Generator):
+    name = "llama"
+
+    def __init__(self, path: Path, model: str, threads: int | None = None, n_ctx: int = 2048):
+        super().__init__()
+        from llama_cpp import Llama
+
+        self.model = model
+        self.llm = Llama(
+            model_path=str(path),
+            n_ctx=n_ctx,
+            n_threads=threads or max(1, os.cpu_count() or 1),
+            n_batch=256,
+            verbose=False,
+        )
+
+    def _stream(self, prompt: Prompt) -> Iterator[str]:
+        for part in self.llm.create_chat_completion(
+            messages=prompt.messages,
+            max_tokens=prompt.max_tokens,
+            temperature=0.0,
+            top_k=1,
+            repeat_penalty=1.05,
+            stream=True,
+        ):
+            text = part["choices"][0]["delta"].get("content")
+            if text:
+                yield text
+
+    def count_tokens(self, prompt: Prompt) -> int:
+        from llama_cpp.llama_chat_format import format_chatml
+
+        text = format_chatml(prompt.messages).prompt
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+
+class TransformersGenerator(Generator):
+    name = "transformers"
+
+    def __init__(self, ref: str, path: Path, gguf_file: str | None = None):
+        super().__init__()
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.model = ref
+        kwargs = {"gguf_file": gguf_file} if gguf_file else {}
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.tokenizer = AutoTokenizer.from_pretrained(str(path), **kwargs)
+        self.lm = AutoModelForCausalLM.from_pretrained(
+            str(path), dtype=torch.bfloat16 if self.device == "cuda" else torch.float32, **kwargs
+        ).to(self.device)
+        self.lm.eval()
+
+    def _inputs(self, prompt: Prompt):
+        return self.tokenizer.apply_chat_template(
+            prompt.messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+        ).to(self.device)
+
+    def count_tokens(self, prompt: Prompt) -> int:
+        return int(self._inputs(prompt)["input_ids"].shape[1])
+
+    def _stream(self, prompt: Prompt) -> Iterator[str]:
+        from transformers import TextIteratorStreamer
+
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        inputs = self._inputs(prompt)
+        worker = threading.Thread(
+            target=self.lm.generate,
+            kwargs={**inputs, "streamer": streamer, "max_new_tokens": prompt.max_tokens, "do_sample": False},
+            daemon=True,
+        )
+        worker.start()
+        for text in streamer:
+            if text:
+                yield text
+        worker.join()
+
+
+class ExtractiveGenerator(Generator):
+    """Answers with the passages' best-matching sentences: instant, never invents."""
+
+    name = "extractive"
+    model = "extractive"
+
+    def _stream(self, prompt: Prompt) -> Iterator[str]:
+        for n, p in enumerate(prompt.passages[:1], 1):
+            start, end = p.highlight or (p.chunk.start, p.chunk.end)
+            text = p.chunk.text[start - p.chunk.start : end - p.chunk.start].strip()
+            yield f"{text} [{n}]"
+
+
+_cache: dict[tuple, Generator] = {}
+_cache_lock = threading.Lock()
+
+
+def load_generator(backend: str, ref: str, resolve_path) -> Generator:
+    """The process-wide instance for ``backend`` and model ``ref``; ``resolve_path(ref)``
+    turns a model reference into a local path (fetching it when needed)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown generator {backend!r}; choose one of {', '.join(BACKENDS)}")
+    key = (backend, ref)
+    with _cache_lock:
+        if key not in _cache:
+            if backend == "extractive":
+                _cache[key] = ExtractiveGenerator()
+            elif backend == "llama":
+                _cache[key] = LlamaGenerator(resolve_path(ref), ref)
+            else:
+                path = resolve_path(ref)
+                gguf = path.name if path.is_file() and path.suffix == ".gguf" else None
+                _cache[key] = TransformersGenerator(ref, path.parent if gguf else path, gguf)
+        return _cache[key]
