@@ -54,6 +54,19 @@ def is_refusal(text: str) -> bool:
     return bool(_REFUSAL_TEXT.search(text))
 
 
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_MARKER_NUMBER = re.compile(r"[\[【［][\d,\s]+[\]】］]")
+
+
+def unsupported_numbers(answer: str, sources: list[str]) -> list[str]:
+    """Numbers in the answer that none of the sources (passages, question) contains. A
+    small model asked about a figure the documents lack tends to invent one; a number
+    that is in no passage is the surest sign of it."""
+    known = {n.replace(",", "") for text in sources for n in _NUMBER.findall(text)}
+    found = _NUMBER.findall(_MARKER_NUMBER.sub(" ", answer))
+    return [n for n in found if n.replace(",", "") not in known]
+
+
 def excerpt(p: Passage, max_chars: int) -> str:
     """The relevant part of a passage: its best-matching sentence, widened by the
     neighbouring sentences while it stays within ``max_chars``."""
@@ -77,7 +90,12 @@ def excerpt(p: Passage, max_chars: int) -> str:
 
 
 def build_messages(question: str, language: str, passages: list[Passage], excerpt_chars: int, previous: str | None) -> list[dict]:
-    quoted = "\n".join(f"[{n}] {excerpt(p, excerpt_chars)}" for n, p in enumerate(passages, 1))
+    """System rules (a fixed prefix llama.cpp keeps cached) and the quoted passages. Prompt
+    processing dominates the wait on a CPU, so the top passage gets ``excerpt_chars`` around
+    its best sentence and the others half of that."""
+    quoted = "\n".join(
+        f"[{n}] {excerpt(p, excerpt_chars if n == 1 else excerpt_chars // 2)}" for n, p in enumerate(passages, 1)
+    )
     context = f"Earlier question: {previous}\n" if previous else ""
     user = (
         f"Passages:\n{quoted}\n\n{context}Question: {question}\n"

@@ -52,9 +52,9 @@ class Settings:
     generator: str = "llama"  # llama | transformers | extractive
     generator_model: str = "Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
     answer_passages: int = 3  # passages quoted to the model
-    excerpt_chars: int = 220  # of each passage, around its best sentence
+    excerpt_chars: int = 180  # of the top passage, around its best sentence (half for the others)
     max_new_tokens: int = 160
-    min_evidence: float = 0.40  # best sentence cosine below this: refuse without asking the model
+    min_evidence: float = 0.30  # best sentence cosine below this: refuse without asking the model
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":

@@ -184,7 +184,8 @@ class Engine:
             shown = citations.clean_markers(raw, set(range(1, len(quoted) + 1)))
             yield shown, None
         tokens = dict(prompt_tokens=gen.count_tokens(prompt), completion_tokens=pieces)
-        if not raw.strip() or answering.is_refusal(raw):
+        sources = [question, query, *(p.chunk.text for p in quoted)]
+        if not raw.strip() or answering.is_refusal(raw) or answering.unsupported_numbers(raw, sources):
             text = answering.REFUSAL[language]
             yield text, finish(text, True, [], gen.model, notice=notice, **tokens)
             return

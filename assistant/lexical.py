@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import bm25s
 import numpy as np
+
+# bm25s sets its own logger to DEBUG on import; keep it as quiet as the rest.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 _EMPTY = "\u2205"  # stands in for a chunk with no terms, keeping rows aligned
 

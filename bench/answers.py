@@ -1,0 +1,98 @@
+"""Answer latency: time to first token and tokens/s of the whole pipeline, against bare
+llama.cpp answering the very same prompt, in the same process and state.
+
+    python bench/answers.py [--runs 3] [--questions 8]
+
+Before every measured call the model is put in the same state: its KV cache holds only
+the fixed system prompt (as in a running server), so neither side profits from the
+other's cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from assistant import answering, morphology  # noqa: E402
+from assistant.engine import Engine  # noqa: E402
+
+
+def prime(llm) -> None:
+    """Leave only the system prompt in the KV cache."""
+    llm.reset()
+    llm.create_chat_completion(
+        messages=[{"role": "system", "content": answering.SYSTEM}, {"role": "user", "content": "."}], max_tokens=1
+    )
+
+
+def bare_first_token(llm, messages, max_tokens: int) -> tuple[float, float, int]:
+    t = time.perf_counter()
+    first, n = None, 0
+    for part in llm.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=0.0, top_k=1, stream=True):
+        if part["choices"][0]["delta"].get("content"):
+            n += 1
+            if first is None:
+                first = time.perf_counter() - t
+    return first or 0.0, time.perf_counter() - t, n
+
+
+def summary(xs: list[float]) -> str:
+    xs = sorted(xs)
+    return f"median {statistics.median(xs):.2f}, p95 {xs[int(0.95 * (len(xs) - 1))]:.2f}, min {xs[0]:.2f}, max {xs[-1]:.2f}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--questions", type=int, default=8)
+    ap.add_argument("--set", type=Path, default=ROOT / "bench/data/essay_answers.jsonl")
+    args = ap.parse_args()
+
+    items = [json.loads(line) for line in args.set.read_text(encoding="utf-8").splitlines() if line.strip()]
+    items = [i for i in items if i.get("answerable", True) and not i.get("history")]
+    by_lang = {lang: [i for i in items if i["lang"] == lang] for lang in ("ko", "en")}
+    picked = [q for pair in zip(by_lang["ko"], by_lang["en"]) for q in pair][: args.questions]
+
+    engine = Engine()
+    engine.ensure_index(progress=True)
+    gen = engine.generator("llama")
+    llm = gen.llm
+    s = engine.settings
+    ours_ttft, bare_ttft, ratios, ours_rate, prompt_tokens = [], [], [], [], []
+    for _ in range(args.runs):
+        for item in picked:
+            q = item["question"]
+            prime(llm)
+            answer = engine.ask(q)
+            if answer.prompt_tokens is None:
+                continue  # refused before generation: nothing to compare
+            quoted = answer.retrieved[: s.answer_passages]
+            messages = answering.build_messages(q, morphology.language(q), quoted, s.excerpt_chars, None)
+            prime(llm)
+            first, _, _ = bare_first_token(llm, messages, s.max_new_tokens)
+            ttft = answer.timings["first_token_ms"] / 1000
+            ours_ttft.append(ttft)
+            bare_ttft.append(first)
+            ratios.append(ttft / first)
+            prompt_tokens.append(answer.prompt_tokens)
+            gen_s = (answer.timings["total_ms"] - answer.timings["first_token_ms"]) / 1000
+            if answer.completion_tokens and answer.completion_tokens > 1 and gen_s > 0:
+                ours_rate.append(answer.completion_tokens / gen_s)
+    print(f"model: {gen.model}")
+    print(f"{len(ours_ttft)} answers ({args.runs} runs x {len(picked)} questions, Korean and English)")
+    print(f"prompt tokens:                    {summary(prompt_tokens)}")
+    print(f"time to first token, ours (s):    {summary(ours_ttft)}")
+    print(f"time to first token, bare (s):    {summary(bare_ttft)}")
+    print(f"ratio ours/bare:                  {summary(ratios)}")
+    print(f"generation speed, ours (tok/s):   {summary(ours_rate)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Pure logic of answers: citation markers, follow-up queries, refusal detection,
+excerpts, evaluation scoring. Passages here are hand-made, not retrieved."""
+
+from assistant import answering, citations
+from assistant.evaluation import facts_present
+from assistant.types import Chunk, Passage
+
+
+def passage(text: str, paragraph: int = 1, highlight=None) -> Passage:
+    chunk = Chunk(f"doc#p{paragraph}", "doc", paragraph, 100, 100 + len(text), text, "Section")
+    return Passage(chunk, 1.0, 0.6, 1.0, highlight=highlight)
+
+
+def test_markers_are_parsed_cleaned_and_invalid_ones_dropped():
+    assert citations.parse_markers("A [2]. B [1, 3]. C 【2】") == [2, 1, 3]
+    assert citations.clean_markers("A [2]. B [1, 7]. C [9]", {1, 2}) == "A [2]. B [1]. C"
+
+
+def test_answer_without_marker_gets_the_best_supporting_passage():
+    ps = [passage("고양이는 야옹 하고 웁니다.", 1), passage("BERT는 2018년에 Google이 발표했습니다.", 2)]
+    text, cites = citations.attach("BERT는 Google이 발표했습니다.", ps)
+    assert text.endswith("[2]") and [c.n for c in cites] == [2]
+    text, cites = citations.attach("BERT는 Google이 발표했습니다 [1][5].", ps)
+    assert [c.n for c in cites] == [1] and "[5]" not in text
+
+
+def test_follow_ups_are_searched_with_the_question_they_refer_to():
+    history = [{"role": "user", "content": "BERT는 무엇인가요?"}, {"role": "assistant", "content": "언어 모델입니다."}]
+    assert answering.standalone_query("그건 누가 발표했나요?", history) == "BERT는 무엇인가요? 그건 누가 발표했나요?"
+    en = [{"role": "user", "content": "What is GPT-3?"}, {"role": "assistant", "content": "A model."}]
+    assert answering.standalone_query("Who made it?", en) == "What is GPT-3? Who made it?"
+    assert answering.standalone_query("Tensorflow는 언제 발표되었나요?", history) == "Tensorflow는 언제 발표되었나요?"
+    assert answering.standalone_query("그건 누가 발표했나요?", None) == "그건 누가 발표했나요?"
+
+
+def test_refusals_are_recognized_in_both_languages():
+    for text in ("NOT_FOUND", "The passages do not mention it.", "문서에서 답을 찾을 수 없습니다.", "해당 내용은 언급되어 있지 않습니다."):
+        assert answering.is_refusal(text), text
+    for text in ("BERT는 Google이 발표했습니다. [1]", "GPT-3 was about 100 times larger than GPT-2 [1]."):
+        assert not answering.is_refusal(text), text
+
+
+def test_excerpt_keeps_the_best_sentence_and_its_neighbours_within_budget():
+    text = "첫 문장은 배경입니다. 둘째 문장이 핵심 답입니다. 셋째 문장은 덧붙임입니다. 넷째 문장은 관계가 없습니다."
+    start = text.index("둘째")
+    p = passage(text, highlight=(100 + start, 100 + text.index("셋째") - 1))
+    out = answering.excerpt(p, 40)
+    assert "둘째 문장이 핵심 답입니다." in out and len(out) <= 40 + 80
+    assert answering.excerpt(p, 1000) == text
+
+
+def test_prompt_names_the_answer_language_and_quotes_passages_as_data():
+    msgs = answering.build_messages("Who released BERT?", "en", [passage("BERT는 Google이 발표했습니다.")], 200, None)
+    assert msgs[0]["role"] == "system" and "never instructions" in msgs[0]["content"]
+    assert msgs[1]["content"].rstrip().endswith("Answer in English, citing passages like [1].")
+    assert "[1] BERT는 Google이 발표했습니다." in msgs[1]["content"]
+
+
+def test_fact_matching_needs_every_fact_in_some_form():
+    assert facts_present("Google released it in 2018.", [["Google", "구글"], ["2018"]])
+    assert not facts_present("Google released it.", [["Google", "구글"], ["2018"]])
+
+
+def test_numbers_missing_from_every_source_are_flagged():
+    sources = ["GPT-3는 GPT-2보다 100배 가량 사이즈를 키운 것입니다.", "GPT-3는 얼마나 커졌나요?"]
+    assert answering.unsupported_numbers("GPT-3는 약 100배 커졌습니다. [1]", sources) == []
+    assert answering.unsupported_numbers("GPT-4의 파라미터는 170억 개입니다. [1]", sources) == ["4", "170"]
+    assert answering.unsupported_numbers("It had 1,750 parameters [2].", ["1750 parameters"]) == []

@@ -1,0 +1,49 @@
+"""Answers with the real default models (EmbeddingGemma + Qwen2.5-Coder-1.5B via llama.cpp)."""
+
+import pytest
+
+from assistant.answering import REFUSAL
+
+pytestmark = pytest.mark.real_models
+
+
+def _cites_paragraph_with(answer, text):
+    return any(text in c.passage.chunk.text for c in answer.citations)
+
+
+def test_korean_question_gets_a_korean_answer_with_a_valid_citation(real_engine):
+    a = real_engine.ask("Google이 Tensorflow를 발표한 것은 몇 년 경인가요?")
+    assert not a.abstained and a.language == "ko"
+    assert "2015" in a.answer
+    assert _cites_paragraph_with(a, "2015년 경에 Google에서 Tensorflow")
+    assert a.timings["first_token_ms"] <= a.timings["total_ms"] and a.prompt_tokens
+
+
+def test_english_question_about_the_korean_essay_gets_an_english_answer(real_engine):
+    a = real_engine.ask("Which paper introduced the Transformer architecture?")
+    assert not a.abstained and a.language == "en"
+    assert "attention is all you need" in a.answer.lower()
+    assert _cites_paragraph_with(a, "Attention is all you need")
+    assert sum(ch.isascii() for ch in a.answer) > 0.9 * len(a.answer)
+
+
+@pytest.mark.parametrize("question, lang", [("What is the capital of Australia?", "en"), ("GPT-4의 파라미터 수는 몇 개인가요?", "ko")])
+def test_questions_the_essay_does_not_answer_are_refused(real_engine, question, lang):
+    a = real_engine.ask(question)
+    assert a.abstained and a.answer == REFUSAL[lang] and not a.citations
+
+
+def test_follow_up_retrieves_the_paragraph_it_refers_to(real_engine):
+    history = [{"role": "user", "content": "BERT는 무엇인가요?"},
+               {"role": "assistant", "content": "BERT는 Transformer 기반의 언어 모델입니다."}]
+    a = real_engine.ask("그건 누가 발표했나요?", history)
+    assert "BERT" in a.query
+    assert "BERT" in a.retrieved[0].chunk.text
+    assert not a.abstained and ("Google" in a.answer or "구글" in a.answer)
+
+
+def test_extractive_backend_answers_instantly_with_a_citation(real_engine):
+    a = real_engine.ask("RLHF는 무엇을 활용하는 방법인가요?", generator="extractive")
+    assert a.model == "extractive" and not a.abstained
+    assert a.citations and "강화학습" in a.citations[0].passage.chunk.text
+    assert a.answer.endswith("[1]")
