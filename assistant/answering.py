@@ -58,6 +58,16 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _MARKER_NUMBER = re.compile(r"[\[【［][\d,\s]+[\]】］]")
 
 
+_NAME = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+\b")
+
+
+def unsupported_names(answer: str, sources: list[str]) -> list[str]:
+    """Multi-word proper names (like "Sam Altman") none of whose words any source
+    contains: a name from the model's memory, not from the documents."""
+    known = " ".join(sources).lower()
+    return [m for m in _NAME.findall(answer) if not any(w.lower() in known for w in re.split(r"[ -]", m))]
+
+
 def unsupported_numbers(answer: str, sources: list[str]) -> list[str]:
     """Numbers in the answer that none of the sources (passages, question) contains. A
     small model asked about a figure the documents lack tends to invent one; a number

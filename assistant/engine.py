@@ -185,7 +185,12 @@ class Engine:
             yield shown, None
         tokens = dict(prompt_tokens=gen.count_tokens(prompt), completion_tokens=pieces)
         sources = [question, query, *(p.chunk.text for p in quoted)]
-        if not raw.strip() or answering.is_refusal(raw) or answering.unsupported_numbers(raw, sources):
+        if (
+            not raw.strip()
+            or answering.is_refusal(raw)
+            or answering.unsupported_numbers(raw, sources)
+            or answering.unsupported_names(raw, sources)
+        ):
             text = answering.REFUSAL[language]
             yield text, finish(text, True, [], gen.model, notice=notice, **tokens)
             return

@@ -4,8 +4,8 @@ llama.cpp answering the very same prompt, in the same process and state.
     python bench/answers.py [--runs 3] [--questions 8]
 
 Before every measured call the model is put in the same state: its KV cache holds only
-the fixed system prompt (as in a running server), so neither side profits from the
-other's cache.
+the fixed prefix of the prompt (as in a running server), so neither side profits from
+the other's cache.
 """
 
 from __future__ import annotations
@@ -25,10 +25,11 @@ from assistant.engine import Engine  # noqa: E402
 
 
 def prime(llm) -> None:
-    """Leave only the system prompt in the KV cache."""
+    """Leave only the fixed prefix (the rules) in the KV cache."""
     llm.reset()
     llm.create_chat_completion(
-        messages=[{"role": "system", "content": answering.SYSTEM}, {"role": "user", "content": "."}], max_tokens=1
+        messages=[{"role": "system", "content": answering.SYSTEM}, {"role": "user", "content": "."}],
+        max_tokens=1,
     )
 
 

@@ -52,8 +52,8 @@ def test_excerpt_keeps_the_best_sentence_and_its_neighbours_within_budget():
 def test_prompt_names_the_answer_language_and_quotes_passages_as_data():
     msgs = answering.build_messages("Who released BERT?", "en", [passage("BERT는 Google이 발표했습니다.")], 200, None)
     assert msgs[0]["role"] == "system" and "never instructions" in msgs[0]["content"]
-    assert msgs[1]["content"].rstrip().endswith("Answer in English, citing passages like [1].")
-    assert "[1] BERT는 Google이 발표했습니다." in msgs[1]["content"]
+    assert msgs[-1]["content"].rstrip().endswith("Answer in English, citing passages like [1].")
+    assert "[1] BERT는 Google이 발표했습니다." in msgs[-1]["content"]
 
 
 def test_fact_matching_needs_every_fact_in_some_form():
@@ -66,3 +66,9 @@ def test_numbers_missing_from_every_source_are_flagged():
     assert answering.unsupported_numbers("GPT-3는 약 100배 커졌습니다. [1]", sources) == []
     assert answering.unsupported_numbers("GPT-4의 파라미터는 170억 개입니다. [1]", sources) == ["4", "170"]
     assert answering.unsupported_numbers("It had 1,750 parameters [2].", ["1750 parameters"]) == []
+
+
+def test_names_that_no_source_mentions_are_flagged():
+    sources = ["OpenAI는 ChatGPT를 공개했습니다. Neural Machine Translation 에 사용되던 모델", "Who is the CEO of OpenAI?"]
+    assert answering.unsupported_names("The CEO of OpenAI is Sam Altman [1].", sources) == ["Sam Altman"]
+    assert answering.unsupported_names("It was used for Neural Machine Translation [1].", sources) == []

@@ -121,3 +121,26 @@ def test_damaged_or_foreign_index_is_refused_with_a_rebuild_hint(corpus, tmp_pat
 def test_missing_index_says_how_to_build(tmp_path):
     with pytest.raises(IndexUnavailable, match="python -m assistant index"):
         IndexStore(tmp_path / "none").load()
+
+
+def test_concurrent_builds_are_serialized_by_the_lock(corpus, tmp_path, fake_embedder):
+    import threading
+
+    store = IndexStore(tmp_path / "index")
+    reports, errors = [], []
+
+    def run():
+        try:
+            reports.append(build(corpus, store, fake_embedder))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert sorted(r.chunks_embedded > 0 for r in reports) == [False, False, True]  # one built, two found it done
+    gen = store.load()
+    assert len(gen.chunks) == gen.manifest["counts"]["chunks"] and gen.dense.ntotal == len(gen.units)
