@@ -23,7 +23,6 @@ TEXT = {
         "send": "보내기",
         "stop": "중지",
         "new": "새 대화",
-        "examples": "예시 질문",
         "sources": "출처",
         "paragraph": "문단",
         "preparing": "준비 중",
@@ -40,7 +39,6 @@ TEXT = {
         "send": "Send",
         "stop": "Stop",
         "new": "New chat",
-        "examples": "Example questions",
         "sources": "Sources",
         "paragraph": "paragraph",
         "preparing": "Preparing",
@@ -122,23 +120,31 @@ def sources_markdown(answer: Answer, lang: str) -> str:
     return "\n".join(parts)
 
 
+def message_text(content) -> str:
+    """A chat message's text: Gradio 6 sends content as a list of typed parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        content = [content]
+    if isinstance(content, list):
+        return "".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
+    return ""
+
+
 def history_for_engine(messages: list[dict]) -> list[dict]:
     """Plain user/assistant turns (source panels left out)."""
-    out = []
-    for m in messages:
-        if m.get("metadata"):
-            continue
-        content = m.get("content")
-        if isinstance(content, str) and m.get("role") in ("user", "assistant"):
-            out.append({"role": m["role"], "content": content})
-    return out
+    return [
+        {"role": m["role"], "content": message_text(m.get("content"))}
+        for m in messages
+        if not m.get("metadata") and m.get("role") in ("user", "assistant") and message_text(m.get("content"))
+    ]
 
 
 def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
     startup = startup or Startup(engine).start()
 
     def respond(messages: list[dict], lang: str):
-        question = messages[-1]["content"] if messages and messages[-1]["role"] == "user" else ""
+        question = message_text(messages[-1]["content"]) if messages and messages[-1]["role"] == "user" else ""
         t = TEXT[lang]
         if not startup.ready.is_set():
             yield messages + [{"role": "assistant", "content": startup.error or t["not_ready"]}]
@@ -200,7 +206,7 @@ def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
             send = gr.Button(t["send"], variant="primary", scale=1)
             stop = gr.Button(t["stop"], variant="stop", scale=1)
         new = gr.Button(t["new"], size="sm")
-        gr.Examples(EXAMPLES, inputs=box, label=t["examples"])
+        gr.Examples(EXAMPLES, inputs=box, label="예시 질문 · Example questions")
 
         timer = gr.Timer(1.0)
         timer.tick(lambda lg: startup.status(lg), inputs=lang, outputs=status, show_progress="hidden", api_visibility="private")
