@@ -135,21 +135,28 @@ def cmd_index(args) -> int:
     return 0
 
 
+def _inputs(args, single: str | None, name: str) -> list[str]:
+    """The one input given on the command line, or the lines of ``--batch FILE``."""
+    if (single is None) == (args.batch is None):
+        raise UsageError(f"give either a {name} or --batch FILE")
+    if args.batch is None:
+        return [single]
+    if not args.batch.is_file():
+        raise UsageError(f"batch file {args.batch} not found")
+    if not args.json:
+        raise UsageError("--batch prints JSON lines; add --json")
+    try:
+        return args.batch.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise UsageError(f"batch file {args.batch} is not UTF-8 text") from None
+
+
 def cmd_search(args) -> int:
     from .engine import Engine
 
     if args.k is not None and not 1 <= args.k <= 100:
         raise UsageError("--k must be between 1 and 100")
-    if (args.query is None) == (args.batch is None):
-        raise UsageError("give either a QUERY or --batch FILE")
-    if args.batch is not None:
-        if not args.batch.is_file():
-            raise UsageError(f"batch file {args.batch} not found")
-        if not args.json:
-            raise UsageError("--batch prints JSON lines; add --json")
-        queries = args.batch.read_text(encoding="utf-8").splitlines()
-    else:
-        queries = [args.query]
+    queries = _inputs(args, args.query, "QUERY")
     engine = Engine(_settings(args))
     for query in queries:
         try:
@@ -179,16 +186,11 @@ def _print_passages(passages) -> None:
 def cmd_ask(args) -> int:
     from .engine import Engine
 
-    if (args.question is None) == (args.batch is None):
-        raise UsageError("give either a QUESTION or --batch FILE")
-    if args.batch is not None:
-        if not args.batch.is_file():
-            raise UsageError(f"batch file {args.batch} not found")
-        if not args.json:
-            raise UsageError("--batch prints JSON lines; add --json")
-        items = [_batch_item(line, n) for n, line in enumerate(args.batch.read_text(encoding="utf-8").splitlines(), 1) if line.strip()]
-    else:
+    lines = _inputs(args, args.question, "QUESTION")
+    if args.batch is None:
         items = [{"question": args.question}]
+    else:
+        items = [_batch_item(line, n) for n, line in enumerate(lines, 1) if line.strip()]
     engine = Engine(_settings(args))
     for item in items:
         try:

@@ -54,7 +54,7 @@ class Settings:
     answer_passages: int = 3  # passages quoted to the model
     excerpt_chars: int = 180  # of the top passage, around its best sentence (half for the others)
     max_new_tokens: int = 160
-    min_evidence: float = 0.30  # best sentence cosine below this: refuse without asking the model
+    min_evidence: float = 0.35  # best sentence cosine below this: refuse without asking the model (bench/evidence_gate.py)
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":

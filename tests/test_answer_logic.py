@@ -72,3 +72,19 @@ def test_names_that_no_source_mentions_are_flagged():
     sources = ["OpenAI는 ChatGPT를 공개했습니다. Neural Machine Translation 에 사용되던 모델", "Who is the CEO of OpenAI?"]
     assert answering.unsupported_names("The CEO of OpenAI is Sam Altman [1].", sources) == ["Sam Altman"]
     assert answering.unsupported_names("It was used for Neural Machine Translation [1].", sources) == []
+
+
+def test_chat_messages_in_gradio_6_form_become_plain_history():
+    from assistant.ui import history_for_engine, message_text
+
+    assert message_text([{"type": "text", "text": "BERT는 "}, {"type": "text", "text": "무엇인가요?"}]) == "BERT는 무엇인가요?"
+    assert message_text("plain") == "plain"
+    messages = [
+        {"role": "user", "content": [{"type": "text", "text": "BERT는 무엇인가요?"}]},
+        {"role": "assistant", "content": "언어 모델입니다. [1]"},
+        {"role": "assistant", "content": "<p>source</p>", "metadata": {"title": "📚 출처 (1)"}},
+    ]
+    assert history_for_engine(messages) == [
+        {"role": "user", "content": "BERT는 무엇인가요?"},
+        {"role": "assistant", "content": "언어 모델입니다. [1]"},
+    ]
