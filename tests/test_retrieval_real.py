@@ -90,3 +90,14 @@ def test_cli_bad_input_exits_non_zero_with_one_line(real_engine, tmp_path):
         proc = _cli(*args)
         assert proc.returncode != 0, args
         assert len(proc.stderr.strip().splitlines()) == 1 and proc.stderr.startswith("error: "), proc.stderr
+
+
+def test_index_built_with_other_embedding_settings_is_refused(real_engine):
+    from dataclasses import replace
+
+    from assistant.engine import Engine
+    from assistant.store import IndexIncompatible
+
+    other = Engine(replace(real_engine.settings, embedding_dim=256))
+    with pytest.raises(IndexIncompatible, match="index --full"):
+        other.search("BERT")
