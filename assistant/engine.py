@@ -170,7 +170,7 @@ class Engine:
             passages=quoted,
             max_tokens=self.settings.max_new_tokens,
         )
-        raw, shown, pieces = "", "", 0
+        raw, pieces = "", 0
         for piece in gen.stream(prompt, stop):
             if pieces == 0:
                 timings["first_token_ms"] = (time.perf_counter() - started) * 1000
@@ -181,8 +181,7 @@ class Engine:
                 continue
             if answering.is_refusal(raw):
                 break
-            shown = citations.clean_markers(raw, set(range(1, len(quoted) + 1)))
-            yield shown, None
+            yield citations.clean_markers(raw, set(range(1, len(quoted) + 1))), None
         tokens = dict(prompt_tokens=gen.count_tokens(prompt), completion_tokens=pieces)
         sources = [question, query, *(p.chunk.text for p in quoted)]
         if (
