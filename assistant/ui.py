@@ -213,9 +213,10 @@ def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
         lang.change(relabel, inputs=lang, outputs=[title, lang, chatbot, box, send, stop, new, status], api_visibility="private")
 
         events = []
-        for trigger in (box.submit, send.click):
+        for n, trigger in enumerate((box.submit, send.click)):
             ev = trigger(add_user, [box, chatbot], [box, chatbot], queue=False, api_visibility="private").then(
-                respond, [chatbot, lang], chatbot, api_visibility="private"
+                respond, [chatbot, lang], chatbot,
+                api_name="chat" if n == 0 else None, api_visibility="undocumented" if n == 0 else "private",
             )
             events.append(ev)
         stop.click(None, cancels=events, api_visibility="private")

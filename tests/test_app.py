@@ -52,3 +52,17 @@ def test_gradio_client_round_trip(app_url):
     assert out["citations"] and {"n", "doc", "paragraph", "start", "end", "text", "score"} <= set(out["citations"][0])
     refused = client.predict("What is the capital of Australia?", [], "", api_name="/ask")
     assert refused["abstained"] and refused["answer"] == "I could not find the answer in the documents."
+
+
+def test_chat_turn_streams_an_answer_with_a_sources_panel(app_url):
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    messages = [{"role": "user", "content": [{"type": "text", "text": "GPT-3는 GPT-2보다 얼마나 커졌나요?"}]}]
+    out = client.predict(messages, "ko", api_name="/chat")
+    texts = [m for m in out if m["role"] == "assistant"]
+    answer = texts[0]["content"]
+    answer = answer if isinstance(answer, str) else "".join(p.get("text", "") for p in answer)
+    assert "100" in answer
+    sources = [m for m in texts if (m.get("metadata") or {}).get("title", "").startswith("📚")]
+    assert sources, out
