@@ -47,3 +47,42 @@ def test_extractive_backend_answers_instantly_with_a_citation(real_engine):
     assert a.model == "extractive" and not a.abstained
     assert a.citations and "강화학습" in a.citations[0].passage.chunk.text
     assert a.answer.endswith("[1]")
+
+
+def test_unloadable_generator_falls_back_to_extractive_with_a_notice(real_engine):
+    from dataclasses import replace
+
+    from assistant.engine import Engine
+
+    engine = Engine(replace(real_engine.settings, generator_model="/nonexistent/model.gguf", hub=False))
+    a = engine.ask("Google이 Tensorflow를 발표한 것은 몇 년 경인가요?")
+    assert a.model == "extractive" and a.notice and "could not be loaded" in a.notice
+    assert not a.abstained and "2015" in a.answer and a.citations
+
+
+def test_cli_ask_batch_echoes_ids_in_order(real_engine, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    batch = tmp_path / "questions.jsonl"
+    lines = [
+        {"id": "q1", "question": "When did Google release TensorFlow?"},
+        {"id": "q2", "question": "그건 누가 발표했나요?",
+         "history": [{"role": "user", "content": "BERT는 무엇인가요?"}, {"role": "assistant", "content": "언어 모델입니다."}]},
+        {"question": "What is the capital of Australia?"},
+    ]
+    batch.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "assistant", "ask", "--batch", str(batch), "--json", "--generator", "extractive",
+         "--index", str(real_engine.settings.index_dir)],
+        capture_output=True, text=True, cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [o.get("id") for o in out] == ["q1", "q2", None]
+    assert out[0]["language"] == "en" and out[0]["citations"]
+    assert "BERT" in out[1]["query"]
+    assert out[2]["abstained"] and {"answer", "retrieved", "timings", "model"} <= set(out[2])
