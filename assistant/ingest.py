@@ -178,7 +178,7 @@ def scan_corpus(corpus_dir: Path) -> tuple[dict[str, Path], dict[str, str]]:
     skipped: dict[str, str] = {}
     for path in sorted(corpus_dir.rglob("*")):
         rel = path.relative_to(corpus_dir).as_posix()
-        if any(part.startswith(".") for part in Path(rel).parts) or rel == "README.md":
+        if any(part.startswith(".") for part in Path(rel).parts):
             continue
         if path.is_symlink() and not path.resolve().is_relative_to(root):
             skipped[rel] = "symbolic link pointing outside the corpus"
