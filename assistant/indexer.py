@@ -74,19 +74,21 @@ def build_index(
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         for doc_id, path in files.items():
             prev = old_docs.get(doc_id)
-            sha = sha256_file(path)
-            if prev is not None and prev["sha256"] == sha:
+
+            def keep_previous() -> None:
                 kept.append(_DocRows.reuse(old, old_rows.get(doc_id, [])))
                 documents[doc_id] = prev
+
+            if prev is not None and prev["sha256"] == sha256_file(path):
+                keep_previous()
                 report.unchanged.append(doc_id)
                 continue
             try:
                 doc = load_document(path, doc_id)
             except IngestError as exc:
                 report.skipped[doc_id] = str(exc)
-                if prev is not None:  # keep the version that was indexed before
-                    kept.append(_DocRows.reuse(old, old_rows.get(doc_id, [])))
-                    documents[doc_id] = prev
+                if prev is not None:
+                    keep_previous()
                     report.skipped[doc_id] += "; the previously indexed version is kept"
                 continue
             kept.append(_DocRows.fresh(chunk_document(doc, config.chunking), config.chunking))
@@ -167,17 +169,19 @@ class _DocRows:
 
     @classmethod
     def reuse(cls, gen, rows: list[int]) -> "_DocRows":
-        local = {row: i for i, row in enumerate(rows)}
-        mask = np.isin(gen.units[:, 0], rows)
-        units = gen.units[mask]
+        """The rows of one document in ``gen``; they are contiguous there."""
+        if not rows:
+            return cls([], [], [], [], gen.vectors[:0])
+        first, end = rows[0], rows[-1] + 1
+        lo, hi = gen.unit_bounds[first], gen.unit_bounds[end]
+        units = gen.units[lo:hi]
         return cls(
-            [gen.chunks[i] for i in rows],
-            [gen.terms[i] for i in rows],
+            gen.chunks[first:end],
+            gen.terms[first:end],
             [(int(s), int(e)) for s, e in units[:, 1:]],
-            [local[int(r)] for r in units[:, 0]],
-            gen.vectors[mask],
+            [int(r) - first for r in units[:, 0]],
+            gen.vectors[lo:hi],
         )
-
 
 def _lexical_text(chunk: Chunk) -> str:
     return f"{chunk.section}\n{chunk.text}"

@@ -34,7 +34,6 @@ class HybridRetriever:
         self.embedder = embedder
         self.settings = settings
         self._df = Counter(t for terms in generation.terms for t in set(terms))
-        self._unit_bounds = np.append(generation.unit_starts, len(generation.units))
 
     def search(self, query: str, k: int) -> list[Passage]:
         if not self.generation.chunks:
@@ -80,7 +79,7 @@ class HybridRetriever:
         dense = np.empty(len(rows), dtype=np.float32)
         best = np.empty(len(rows), dtype=np.int64)
         for i, row in enumerate(rows):
-            lo, hi = self._unit_bounds[row], self._unit_bounds[row + 1]
+            lo, hi = g.unit_bounds[row], g.unit_bounds[row + 1]
             sims = g.vectors[lo:hi] @ qvec
             best[i] = lo + int(np.argmax(sims))
             dense[i] = sims[best[i] - lo]

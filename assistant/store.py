@@ -24,6 +24,7 @@ import os
 import shutil
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import faiss
@@ -65,10 +66,12 @@ class Generation:
     dense: faiss.Index
     lexical: LexicalIndex
 
-    @property
-    def unit_starts(self) -> np.ndarray:
-        """Index of each chunk's first unit (units are contiguous per chunk)."""
-        return np.searchsorted(self.units[:, 0], np.arange(len(self.chunks)))
+    @cached_property
+    def unit_bounds(self) -> np.ndarray:
+        """Chunk ``i``'s units are rows ``unit_bounds[i]:unit_bounds[i + 1]`` (units are
+        stored contiguously per chunk, chunks contiguously per document)."""
+        starts = np.searchsorted(self.units[:, 0], np.arange(len(self.chunks)))
+        return np.append(starts, len(self.units))
 
     def rows_by_doc(self) -> dict[str, list[int]]:
         out: dict[str, list[int]] = {}
