@@ -35,6 +35,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_index_arg(p)
     p.add_argument("--full", action="store_true", help="rebuild everything from scratch")
 
+    p = sub.add_parser("add", help="copy documents into the corpus and index them", description="Copy files into the corpus folder and index them. Unreadable files, duplicates and files over the limits are reported and not added.")
+    p.add_argument("files", nargs="+", type=Path, help="files to add (.txt .md .html .pdf .docx .hwpx)")
+    _add_corpus_arg(p)
+    _add_index_arg(p)
+
+    p = sub.add_parser("remove", help="remove documents from the corpus and the index", description="Delete documents (by the name shown by `documents`) from the corpus folder and drop all their chunks from the index.")
+    p.add_argument("names", nargs="+", help="document names")
+    _add_corpus_arg(p)
+    _add_index_arg(p)
+
+    p = sub.add_parser("documents", help="list the documents and their index status", description="The documents of the corpus folder with type, size, chunks, when indexed and status.")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _add_corpus_arg(p)
+    _add_index_arg(p)
+
     p = sub.add_parser("search", help="retrieve the best passages for a query", description="Hybrid (dense + Korean-aware BM25) search over the index.")
     p.add_argument("query", nargs="?", help="the question or keywords")
     p.add_argument("--k", type=int, default=None, help="number of passages (default 5)")
@@ -119,7 +134,11 @@ def cmd_index(args) -> int:
     settings = _settings(args)
     if not settings.corpus_dir.is_dir():
         raise UsageError(f"corpus folder {settings.corpus_dir} does not exist")
-    report = Engine(settings).build_index(full=args.full, progress=True)
+    _print_report(Engine(settings).build_index(full=args.full, progress=True))
+    return 0
+
+
+def _print_report(report) -> None:
     if report.full_rebuild_reason:
         print(f"full rebuild: {report.full_rebuild_reason}")
     for label, items in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
@@ -132,6 +151,53 @@ def cmd_index(args) -> int:
         f"{len(report.unchanged)} unchanged; {report.chunks_embedded} chunks embedded, "
         f"{report.chunks_total} in the index ({report.seconds:.1f} s)"
     )
+
+
+def cmd_add(args) -> int:
+    from .documents import LibraryError
+    from .engine import Engine
+
+    missing = [str(f) for f in args.files if not f.is_file()]
+    if missing:
+        raise UsageError(f"not a file: {', '.join(missing)}")
+    try:
+        results, report = Engine(_settings(args)).add_documents(args.files, progress=True)
+    except LibraryError as exc:
+        raise UsageError(str(exc)) from None
+    for r in results:
+        detail = f" ({r.reason})" if r.reason else ""
+        print(f"{r.status}: {r.source}" + (f" as {r.name}" if r.name and r.name != r.source else "") + detail)
+    if report is not None:
+        _print_report(report)
+    return 1 if any(r.status == "refused" for r in results) else 0
+
+
+def cmd_remove(args) -> int:
+    from .documents import LibraryError
+    from .engine import Engine
+
+    try:
+        report = Engine(_settings(args)).remove_documents(args.names)
+    except LibraryError as exc:
+        raise UsageError(str(exc)) from None
+    _print_report(report)
+    return 0
+
+
+def cmd_documents(args) -> int:
+    from dataclasses import asdict
+
+    from .engine import Engine
+
+    rows = Engine(_settings(args)).documents()
+    if args.json:
+        print(json.dumps([asdict(r) for r in rows], ensure_ascii=False))
+        return 0
+    if not rows:
+        print("no documents in the corpus")
+    for r in rows:
+        chunks = "-" if r.chunks is None else r.chunks
+        print(f"{r.name}  {r.type}  {r.size:,} B  {chunks} chunks  {r.indexed_at or '-'}  {r.status}")
     return 0
 
 
@@ -302,4 +368,4 @@ def cmd_models(args) -> int:
     return 1 if bad else 0
 
 
-COMMANDS = {"index": cmd_index, "search": cmd_search, "ask": cmd_ask, "eval": cmd_eval, "models": cmd_models}
+COMMANDS = {"index": cmd_index, "add": cmd_add, "remove": cmd_remove, "documents": cmd_documents, "search": cmd_search, "ask": cmd_ask, "eval": cmd_eval, "models": cmd_models}

@@ -48,6 +48,11 @@ class Settings:
 
     max_query_chars: int = 2000
 
+    # Documents: bigger files, longer texts or larger uploads are refused with the reason.
+    max_file_mb: int = 50
+    max_upload_files: int = 20
+    max_doc_chars: int = 2_000_000
+
     # Answers
     generator: str = "llama"  # llama | transformers | extractive
     generator_model: str = "Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"

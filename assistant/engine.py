@@ -14,14 +14,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cached_property
 from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
 
 from . import answering, citations, morphology
 
 from .chunking import ChunkingConfig
 from .config import Settings
+from .documents import AddResult, DocumentRow, Library, Limits
 from .embeddings import Embedder
 from .indexer import IndexConfig, build_index
 from .models import ModelStore, fingerprint, resolve
@@ -31,6 +35,9 @@ from .generation import Generator, Prompt, load_generator
 from .types import Answer, BuildReport, Passage
 
 log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+EMBED_SLICE = 64  # sentences per embedding call during a build
 
 
 class Engine:
@@ -60,21 +67,61 @@ class Engine:
         s = self.settings
         embedding = fingerprint(s.embedding_model, self.embedding_path, self.models)
         embedding["truncate_dim"] = s.embedding_dim
-        return IndexConfig(embedding, self.chunking, s.bm25_k1, s.bm25_b)
+        return IndexConfig(embedding, self.chunking, s.bm25_k1, s.bm25_b, self.limits.max_file_bytes, self.limits.max_doc_chars)
+
+    @cached_property
+    def limits(self) -> Limits:
+        s = self.settings
+        return Limits(max_file_bytes=s.max_file_mb * 1024 * 1024, max_files=s.max_upload_files, max_doc_chars=s.max_doc_chars)
 
     # -- index ---------------------------------------------------------------------
-    def build_index(self, full: bool = False, progress: bool = False) -> BuildReport:
+    def build_index(self, full: bool = False, progress: Progress | bool = False) -> BuildReport:
+        """Bring the index in line with the corpus. ``progress``: True for a progress bar
+        on stderr, or a callable receiving (sentences embedded, sentences to embed)."""
+
         def embed(texts: list[str], titles: list[str]):
-            return self.embedder.embed_documents(texts, titles=titles, progress=progress)
+            # In slices, so that searches (which share the model) are not held up for the
+            # whole build, and so that progress can be reported.
+            report_to = progress if callable(progress) else None
+            bar = tqdm(total=len(texts), unit="sentence", desc="embedding", disable=progress is not True)
+            parts = []
+            for i in range(0, len(texts), EMBED_SLICE):
+                parts.append(self.embedder.embed_documents(texts[i : i + EMBED_SLICE], titles=titles[i : i + EMBED_SLICE]))
+                bar.update(len(parts[-1]))
+                if report_to:
+                    report_to(bar.n, len(texts))
+            bar.close()
+            return np.concatenate(parts)
 
         report = build_index(self.settings.corpus_dir, self.store, self.index_config(), embed, full=full)
         with self._lock:
             self._retriever = None  # pick up the new generation on next search
         return report
 
-    def ensure_index(self, progress: bool = False) -> None:
+    def ensure_index(self, progress: Progress | bool = False) -> None:
         if not self.store.exists():
             self.build_index(progress=progress)
+
+    # -- documents -----------------------------------------------------------------
+    @cached_property
+    def library(self) -> Library:
+        return Library(self.settings.corpus_dir, self.limits)
+
+    def documents(self) -> list[DocumentRow]:
+        """The corpus files with their index status."""
+        return self.library.rows(self.store.read_manifest())
+
+    def add_documents(self, paths: list[Path], names: list[str] | None = None, progress: Progress | bool = False) -> tuple[list[AddResult], BuildReport | None]:
+        """Copy files into the corpus and index them (see ``Library.add``); the index is
+        rebuilt only when something was added or replaced."""
+        results = self.library.add(paths, names)
+        changed = any(r.status in ("added", "replaced") for r in results)
+        return results, self.build_index(progress=progress) if changed else None
+
+    def remove_documents(self, names: list[str], progress: Progress | bool = False) -> BuildReport:
+        """Delete documents from the corpus and drop all their chunks from the index."""
+        self.library.remove(names)
+        return self.build_index(progress=progress)
 
     @property
     def retriever(self) -> HybridRetriever:

@@ -35,6 +35,8 @@ class IndexConfig:
     chunking: ChunkingConfig
     k1: float
     b: float
+    max_file_bytes: int = 50 * 1024 * 1024  # limits: a bigger file or text is skipped with the reason
+    max_doc_chars: int = 2_000_000
 
     def manifest(self) -> dict:
         """The parts of a manifest that must match for old chunks and vectors to be reused."""
@@ -72,6 +74,8 @@ def build_index(
         kept: list[_DocRows] = []
         documents: dict[str, dict] = {}
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        hashes = {doc_id: sha256_file(path) for doc_id, path in files.items()}
+        original = _originals(hashes, old_docs)
         for doc_id, path in files.items():
             prev = old_docs.get(doc_id)
 
@@ -79,12 +83,15 @@ def build_index(
                 kept.append(_DocRows.reuse(old, old_rows.get(doc_id, [])))
                 documents[doc_id] = prev
 
-            if prev is not None and prev["sha256"] == sha256_file(path):
+            if original[doc_id] != doc_id:
+                report.skipped[doc_id] = f"same content as {original[doc_id]}; not indexed twice"
+                continue
+            if prev is not None and prev["sha256"] == hashes[doc_id]:
                 keep_previous()
                 report.unchanged.append(doc_id)
                 continue
             try:
-                doc = load_document(path, doc_id)
+                doc = _load_within_limits(path, doc_id, config)
             except IngestError as exc:
                 report.skipped[doc_id] = str(exc)
                 if prev is not None:
@@ -96,6 +103,7 @@ def build_index(
                 "sha256": doc.sha256,
                 "title": doc.title,
                 "size": path.stat().st_size,
+                "type": path.suffix.lower().lstrip("."),
                 "chunks": len(kept[-1].chunks),
                 "indexed_at": now,
             }
@@ -103,7 +111,7 @@ def build_index(
         report.removed = sorted(set(old_docs) - set(documents))
 
         fresh = [d for d in kept if d.vectors is None]
-        if not fresh and not report.removed and old is not None:
+        if not fresh and not report.removed and old is not None and old.manifest.get("skipped") == report.skipped:
             report.chunks_total = len(old.chunks)
             report.seconds = time.perf_counter() - started
             return report
@@ -135,6 +143,7 @@ def build_index(
             **settings,
             "created_at": now,
             "documents": documents,
+            "skipped": report.skipped,
             "counts": {"documents": len(documents), "chunks": len(chunks), "units": len(units)},
         }
         store.write(manifest, chunks, terms, units, vectors, k1=config.k1, b=config.b)
@@ -182,6 +191,26 @@ class _DocRows:
             [int(r) - first for r in units[:, 0]],
             gen.vectors[lo:hi],
         )
+
+
+def _originals(hashes: dict[str, str], old_docs: dict[str, dict]) -> dict[str, str]:
+    """For each file, the file whose copy of the same content is indexed: the one already
+    in the index, else the first by name."""
+    owner: dict[str, str] = {}
+    for doc_id in sorted(hashes, key=lambda d: (old_docs.get(d, {}).get("sha256") != hashes[d], d)):
+        owner.setdefault(hashes[doc_id], doc_id)
+    return {doc_id: owner[h] for doc_id, h in hashes.items()}
+
+
+def _load_within_limits(path: Path, doc_id: str, config: IndexConfig):
+    size = path.stat().st_size
+    if size > config.max_file_bytes:
+        raise IngestError(f"{path.name}: file too large ({size / 2**20:.1f} MB; the limit is {config.max_file_bytes / 2**20:.0f} MB)")
+    doc = load_document(path, doc_id)
+    if len(doc.text) > config.max_doc_chars:
+        raise IngestError(f"{path.name}: too much text ({len(doc.text):,} characters; the limit is {config.max_doc_chars:,})")
+    return doc
+
 
 def _lexical_text(chunk: Chunk) -> str:
     return f"{chunk.section}\n{chunk.text}"

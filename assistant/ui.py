@@ -6,11 +6,14 @@ from __future__ import annotations
 import html
 import logging
 import threading
+from pathlib import Path
 
 import gradio as gr
 
+from .documents import AddResult, LibraryError
 from .engine import Engine
-from .types import Answer
+from .ingest import SUPPORTED_SUFFIXES, IngestError
+from .types import Answer, BuildReport
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +33,18 @@ TEXT = {
         "failed": "준비 실패",
         "not_ready": "아직 준비 중입니다. 잠시 후 다시 시도해 주세요.",
         "error": "오류",
+        "documents": "문서",
+        "doc_table": "색인된 문서",
+        "doc_headers": ["이름", "형식", "크기 (바이트)", "청크", "색인 시각", "상태"],
+        "upload": "파일 올리기 (여러 개 가능: .txt .md .html .pdf .docx .hwpx)",
+        "add": "추가하고 색인",
+        "select": "삭제할 문서",
+        "delete": "삭제",
+        "reindex": "다시 색인",
+        "indexing": "색인 중",
+        "no_files": "올릴 파일을 고르세요.",
+        "nothing_selected": "삭제할 문서를 고르세요.",
+        "result": "결과",
     },
     "en": {
         "title": "## Document Q&A\nAnswers grounded in the documents, with the paragraphs they used as sources. Ask in Korean or English.",
@@ -46,6 +61,18 @@ TEXT = {
         "failed": "Start-up failed",
         "not_ready": "Still getting ready. Please try again in a moment.",
         "error": "Error",
+        "documents": "Documents",
+        "doc_table": "Indexed documents",
+        "doc_headers": ["Name", "Type", "Size (bytes)", "Chunks", "Indexed at", "Status"],
+        "upload": "Upload files (several at once: .txt .md .html .pdf .docx .hwpx)",
+        "add": "Add and index",
+        "select": "Documents to delete",
+        "delete": "Delete",
+        "reindex": "Re-index",
+        "indexing": "Indexing",
+        "no_files": "Choose files to upload.",
+        "nothing_selected": "Choose documents to delete.",
+        "result": "Result",
     },
 }
 LANG_CHOICES = [("한국어", "ko"), ("English", "en")]
@@ -140,8 +167,77 @@ def history_for_engine(messages: list[dict]) -> list[dict]:
     ]
 
 
+def report_text(results: list[AddResult], report: BuildReport | None, lang: str) -> str:
+    """One line per file offered and one for the index build, as plain text."""
+    lines = [f"{r.status}: {r.source}" + (f" → {r.name}" if r.name and r.name != r.source else "") + (f" ({r.reason})" if r.reason else "") for r in results]
+    if report is not None:
+        lines += [f"skipped: {doc} ({why})" for doc, why in report.skipped.items()]
+        lines.append(f"{len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed; {report.chunks_total} chunks in the index ({report.seconds:.1f} s)")
+    return "\n".join(lines)
+
+
+class DocumentsPanel:
+    """The Documents tab's actions: list, upload, delete and re-index, with progress.
+    Searches keep using the previous index until a build is swapped in."""
+
+    def __init__(self, engine: Engine, startup: Startup):
+        self.engine = engine
+        self.startup = startup
+
+    def table(self, lang: str = "ko"):
+        rows = [[r.name, r.type, r.size, r.chunks, r.indexed_at or "", r.status] for r in self.engine.documents()]
+        return gr.update(value=rows, headers=TEXT[lang]["doc_headers"])
+
+    def names(self):
+        return gr.update(choices=[r.name for r in self.engine.documents()], value=[])
+
+    def refresh(self, lang: str):
+        return self.table(lang), self.names()
+
+    def _progress(self, progress: gr.Progress, lang: str):
+        return lambda done, total: progress((done, total), desc=TEXT[lang]["indexing"], unit="sentences")
+
+    def _run(self, lang: str, action) -> tuple:
+        t = TEXT[lang]
+        if not self.startup.ready.is_set():
+            message = self.startup.error or t["not_ready"]
+        else:
+            try:
+                message = action()
+            except (LibraryError, IngestError) as exc:
+                message = f"{t['error']}: {exc}"
+        return (*self.refresh(lang), message)
+
+    def add(self, files: list | None, lang: str, progress=gr.Progress()):
+        """Add uploaded files to the corpus and index them."""
+        paths = [f if isinstance(f, str) else f.name for f in files or []]
+
+        def action() -> str:
+            if not paths:
+                return TEXT[lang]["no_files"]
+            results, report = self.engine.add_documents([Path(x) for x in paths], [Path(x).name for x in paths], progress=self._progress(progress, lang))
+            return report_text(results, report, lang)
+
+        return (*self._run(lang, action), None)
+
+    def remove(self, names: list[str] | None, lang: str, progress=gr.Progress()):
+        """Delete documents and drop their chunks from the index."""
+
+        def action() -> str:
+            if not names:
+                return TEXT[lang]["nothing_selected"]
+            return report_text([], self.engine.remove_documents(list(names), progress=self._progress(progress, lang)), lang)
+
+        return self._run(lang, action)
+
+    def reindex(self, lang: str, progress=gr.Progress()):
+        """Bring the index in line with the corpus folder."""
+        return self._run(lang, lambda: report_text([], self.engine.build_index(progress=self._progress(progress, lang)), lang))
+
+
 def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
     startup = startup or Startup(engine).start()
+    panel = DocumentsPanel(engine, startup)
 
     def respond(messages: list[dict], lang: str):
         question = message_text(messages[-1]["content"]) if messages and messages[-1]["role"] == "user" else ""
@@ -172,19 +268,6 @@ def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
             return "", messages
         return "", messages + [{"role": "user", "content": text}]
 
-    def relabel(lang: str):
-        t = TEXT[lang]
-        return (
-            gr.update(value=t["title"]),
-            gr.update(label=t["language"]),
-            gr.update(label=t["chat"]),
-            gr.update(placeholder=t["placeholder"]),
-            gr.update(value=t["send"]),
-            gr.update(value=t["stop"]),
-            gr.update(value=t["new"]),
-            startup.status(lang),
-        )
-
     def ask(question: str, history: list[dict] | None = None, generator: str | None = None) -> dict:
         """Answer a question from the documents. `history`: earlier turns as
         [{"role": "user"|"assistant", "content": "..."}]. Returns the answer with
@@ -200,17 +283,38 @@ def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
         lang = gr.Radio(LANG_CHOICES, value="ko", label=t["language"])
         title = gr.Markdown(t["title"])
         status = gr.Markdown(startup.status("ko"))
-        chatbot = gr.Chatbot(label=t["chat"], height=520, sanitize_html=True, group_consecutive_messages=False)
-        with gr.Row():
-            box = gr.Textbox(placeholder=t["placeholder"], show_label=False, scale=8, max_lines=6)
-            send = gr.Button(t["send"], variant="primary", scale=1)
-            stop = gr.Button(t["stop"], variant="stop", scale=1)
-        new = gr.Button(t["new"], size="sm")
-        gr.Examples(EXAMPLES, inputs=box, label="예시 질문 · Example questions")
+        with gr.Tab(t["chat"]) as chat_tab:
+            chatbot = gr.Chatbot(label=t["chat"], height=520, sanitize_html=True, group_consecutive_messages=False)
+            with gr.Row():
+                box = gr.Textbox(placeholder=t["placeholder"], show_label=False, scale=8, max_lines=6)
+                send = gr.Button(t["send"], variant="primary", scale=1)
+                stop = gr.Button(t["stop"], variant="stop", scale=1)
+            new = gr.Button(t["new"], size="sm")
+            gr.Examples(EXAMPLES, inputs=box, label="예시 질문 · Example questions")
+        with gr.Tab(t["documents"]) as docs_tab:
+            table = gr.Dataframe(headers=t["doc_headers"], label=t["doc_table"], interactive=False, datatype="str", wrap=True)
+            upload = gr.File(file_count="multiple", file_types=sorted(SUPPORTED_SUFFIXES), label=t["upload"])
+            add = gr.Button(t["add"], variant="primary")
+            with gr.Row():
+                chosen = gr.Dropdown(choices=[], multiselect=True, label=t["select"], scale=4)
+                delete = gr.Button(t["delete"], variant="stop", scale=1)
+                reindex = gr.Button(t["reindex"], scale=1)
+            result = gr.Textbox(label=t["result"], lines=4, interactive=False)
+
+        labelled = [
+            (title, "value", "title"), (lang, "label", "language"), (chat_tab, "label", "chat"), (chatbot, "label", "chat"),
+            (box, "placeholder", "placeholder"), (send, "value", "send"), (stop, "value", "stop"), (new, "value", "new"),
+            (docs_tab, "label", "documents"), (table, "label", "doc_table"), (upload, "label", "upload"), (add, "value", "add"),
+            (chosen, "label", "select"), (delete, "value", "delete"), (reindex, "value", "reindex"), (result, "label", "result"),
+        ]
+
+        def relabel(lg: str):
+            tl = TEXT[lg]
+            return [gr.update(**{attr: tl[key]}) for _, attr, key in labelled] + [startup.status(lg), panel.table(lg)]
 
         timer = gr.Timer(1.0)
         timer.tick(lambda lg: startup.status(lg), inputs=lang, outputs=status, show_progress="hidden", api_visibility="private")
-        lang.change(relabel, inputs=lang, outputs=[title, lang, chatbot, box, send, stop, new, status], api_visibility="private")
+        lang.change(relabel, inputs=lang, outputs=[c for c, _, _ in labelled] + [status, table], api_visibility="private")
 
         events = []
         for n, trigger in enumerate((box.submit, send.click)):
@@ -221,6 +325,12 @@ def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
             events.append(ev)
         stop.click(None, cancels=events, api_visibility="private")
         new.click(lambda: [], None, chatbot, cancels=events, api_visibility="private")
+
+        docs_tab.select(panel.refresh, lang, [table, chosen], api_visibility="private")
+        app.load(panel.refresh, lang, [table, chosen], api_visibility="private")
+        add.click(panel.add, [upload, lang], [table, chosen, result, upload], api_name="add_documents", concurrency_id="index")
+        delete.click(panel.remove, [chosen, lang], [table, chosen, result], api_name="remove_documents", concurrency_id="index")
+        reindex.click(panel.reindex, lang, [table, chosen, result], api_name="reindex", concurrency_id="index")
 
         gr.api(ask, api_name="ask")
     return app

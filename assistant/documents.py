@@ -1,0 +1,159 @@
+"""The document library: what is in the corpus folder, adding files to it safely and
+removing them. Indexing is the indexer's job; this module only decides which files
+enter or leave the corpus, and lists them with their index status."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from .ingest import SUPPORTED_SUFFIXES, IngestError, load_document, scan_corpus
+from .models import sha256_file
+
+MAX_NAME_CHARS = 120
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f<>:\"|?*]")
+
+
+class LibraryError(ValueError):
+    """A request the library refuses as a whole; the message says why."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_file_bytes: int = 50 * 1024 * 1024
+    max_files: int = 20  # per upload
+    max_doc_chars: int = 2_000_000
+
+
+@dataclass(frozen=True)
+class AddResult:
+    """What happened to one file offered to the library."""
+
+    source: str  # the name it was offered under
+    name: str | None  # its document id in the corpus, when it has one
+    status: str  # "added", "replaced", "unchanged", "duplicate" or "refused"
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    name: str
+    type: str
+    size: int
+    chunks: int | None
+    indexed_at: str | None
+    status: str  # "indexed", "pending", or "skipped: <reason>"
+
+
+def safe_name(name: str) -> str:
+    """A plain file name for ``name``: no folders, control characters, leading dots or
+    characters that are unsafe on common file systems, at most MAX_NAME_CHARS long.
+    Raises LibraryError when nothing usable is left or the type is not supported."""
+    base = unicodedata.normalize("NFC", re.split(r"[\\/]", name or "")[-1])
+    base = _UNSAFE.sub("_", base).strip().lstrip(".").strip()
+    stem, dot, suffix = base.rpartition(".")
+    if not dot or not stem.strip("_ "):
+        raise LibraryError(f"{_shown(name)}: not a usable file name")
+    suffix = "." + suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise LibraryError(f"{_shown(name)}: unsupported file type {suffix} (supported: {', '.join(sorted(SUPPORTED_SUFFIXES))})")
+    return stem[: MAX_NAME_CHARS - len(suffix)].rstrip() + suffix
+
+
+def _shown(name: str) -> str:
+    """A file name as it may appear in a message: printable and short."""
+    text = _UNSAFE.sub("?", name or "")
+    return text if len(text) <= 60 else text[:40] + "…" + text[-15:]
+
+
+class Library:
+    def __init__(self, corpus_dir: Path, limits: Limits | None = None):
+        self.root = Path(corpus_dir)
+        self.limits = limits or Limits()
+
+    def files(self) -> dict[str, Path]:
+        return scan_corpus(self.root)[0] if self.root.is_dir() else {}
+
+    def add(self, sources: list[Path], names: list[str] | None = None) -> list[AddResult]:
+        """Copy readable files into the corpus folder (top level). ``names`` are the names
+        the files were offered under (an upload's temporary path hides it); default: the
+        paths' names. Each file is checked first (name, size, content, readable text), so
+        nothing unreadable or duplicated enters the corpus."""
+        if len(sources) > self.limits.max_files:
+            raise LibraryError(f"too many files at once ({len(sources)}; the limit is {self.limits.max_files})")
+        self.root.mkdir(parents=True, exist_ok=True)
+        names = names or [Path(s).name for s in sources]
+        by_hash = {sha256_file(p): doc for doc, p in self.files().items()}
+        results = []
+        for source, offered in zip(sources, names):
+            try:
+                results.append(self._add_one(Path(source), offered, by_hash))
+            except (LibraryError, IngestError, OSError) as exc:
+                results.append(AddResult(_shown(offered), None, "refused", _reason(exc)))
+        return results
+
+    def _add_one(self, source: Path, offered: str, by_hash: dict[str, str]) -> AddResult:
+        name = safe_name(offered)
+        size = source.stat().st_size
+        if size > self.limits.max_file_bytes:
+            raise LibraryError(f"file too large ({size / 2**20:.1f} MB; the limit is {self.limits.max_file_bytes / 2**20:.0f} MB)")
+        if size == 0:
+            raise LibraryError("file is empty")
+        data = source.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        same = by_hash.get(digest)
+        if same == name:
+            return AddResult(_shown(offered), name, "unchanged", "already in the library")
+        if same is not None:
+            return AddResult(_shown(offered), same, "duplicate", f"same content as {same}; not added twice")
+        target = self.root / name
+        tmp = self.root / f".incoming-{digest[:16]}{target.suffix}"
+        try:
+            tmp.write_bytes(data)
+            doc = load_document(tmp, name)  # refuse what the indexer could not read
+            if len(doc.text) > self.limits.max_doc_chars:
+                raise LibraryError(f"too much text ({len(doc.text):,} characters; the limit is {self.limits.max_doc_chars:,})")
+            replaced = target.exists() or target.is_symlink()
+            os.replace(tmp, target)  # replaces a symbolic link itself, never its target
+        finally:
+            tmp.unlink(missing_ok=True)
+        by_hash[digest] = name
+        return AddResult(_shown(offered), name, "replaced" if replaced else "added")
+
+    def remove(self, names: list[str]) -> list[str]:
+        """Delete documents from the corpus folder by document id; unknown ids are refused
+        before anything is deleted."""
+        files = self.files()
+        unknown = [n for n in names if n not in files]
+        if unknown:
+            raise LibraryError(f"not in the library: {', '.join(_shown(n) for n in unknown)}")
+        for n in names:
+            files[n].unlink()
+        return list(names)
+
+    def rows(self, manifest: dict | None) -> list[DocumentRow]:
+        """Every file in the corpus with its index status."""
+        indexed = (manifest or {}).get("documents", {})
+        skipped = (manifest or {}).get("skipped", {})
+        rows = []
+        for name, path in self.files().items():
+            meta = indexed.get(name)
+            if name in skipped:
+                status = f"skipped: {skipped[name]}"
+            elif meta and meta["sha256"] == sha256_file(path):
+                status = "indexed"
+            else:
+                status = "pending"
+            rows.append(DocumentRow(name, path.suffix.lower().lstrip("."), path.stat().st_size,
+                                    meta and meta["chunks"], meta and meta["indexed_at"], status))
+        return rows
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    # IngestError messages start with the file name; the row already shows it.
+    return text.split(": ", 1)[1] if isinstance(exc, IngestError) and ": " in text else text
