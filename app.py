@@ -1,25 +1,44 @@
-"""Web chat: ``python app.py`` serves on http://127.0.0.1:7860 (``--host``, ``--port``)."""
+"""Web chat: ``python app.py`` serves on http://127.0.0.1:7860 (``--host``, ``--port``).
+
+Any address other than loopback needs ``--expose`` and a login from the environment
+(ASSISTANT_AUTH_USER and ASSISTANT_AUTH_PASSWORD, or ASSISTANT_AUTH_FILE)."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
+from assistant.access import AccessError, authenticator
 from assistant.config import Settings
 from assistant.engine import Engine
 from assistant.ui import build_app
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Bilingual document assistant: web chat.")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
     parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    parser.add_argument("--expose", action="store_true", help="allow a non-loopback --host; requires ASSISTANT_AUTH_USER/ASSISTANT_AUTH_PASSWORD or ASSISTANT_AUTH_FILE")
     parser.add_argument("--verbose", action="store_true", help="log details")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    app = build_app(Engine(Settings.from_env()))
-    app.queue(default_concurrency_limit=1).launch(server_name=args.host, server_port=args.port, show_error=True)
+    try:
+        auth = authenticator(args.host, args.expose)
+    except AccessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    settings = Settings.from_env()
+    app = build_app(Engine(settings))
+    app.queue(default_concurrency_limit=1, max_size=settings.queue_size).launch(
+        server_name=args.host,
+        server_port=args.port,
+        auth=auth,
+        max_file_size=f"{settings.max_file_mb}mb",
+        show_error=True,
+    )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -53,6 +53,10 @@ class Settings:
     max_upload_files: int = 20
     max_doc_chars: int = 2_000_000
 
+    # Web app
+    queue_size: int = 64  # waiting requests beyond this are told the server is busy
+    request_timeout: int = 300  # seconds one chat answer or document action may run
+
     # Answers
     generator: str = "llama"  # llama | transformers | extractive
     generator_model: str = "Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"

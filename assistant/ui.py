@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import logging
 import threading
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -120,6 +121,14 @@ class Startup:
             log.exception("start-up failed")
             self.error = str(exc)
 
+    def wait(self, timeout: float = 600) -> bool:
+        """Block until ready (True), start-up failed or ``timeout`` passed (False)."""
+        deadline = time.monotonic() + timeout
+        while not self.ready.wait(timeout=0.5):
+            if self.error or time.monotonic() > deadline:
+                return False
+        return True
+
     def status(self, lang: str) -> str:
         t = TEXT[lang]
         if self.error:
@@ -199,7 +208,7 @@ class DocumentsPanel:
 
     def _run(self, lang: str, action) -> tuple:
         t = TEXT[lang]
-        if not self.startup.ready.is_set():
+        if not self.startup.wait():  # first start: models and index
             message = self.startup.error or t["not_ready"]
         else:
             try:
@@ -272,7 +281,8 @@ def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
         """Answer a question from the documents. `history`: earlier turns as
         [{"role": "user"|"assistant", "content": "..."}]. Returns the answer with
         `answer`, `language`, `abstained`, `citations`, `retrieved`, `timings` and `model`."""
-        startup.ready.wait(timeout=600)
+        if not startup.wait():
+            raise gr.Error(startup.error or TEXT["en"]["not_ready"])
         try:
             return engine.ask(question, history or [], generator=generator or None).to_dict()
         except ValueError as exc:
@@ -319,7 +329,7 @@ def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
         events = []
         for n, trigger in enumerate((box.submit, send.click)):
             ev = trigger(add_user, [box, chatbot], [box, chatbot], queue=False, api_visibility="private").then(
-                respond, [chatbot, lang], chatbot,
+                respond, [chatbot, lang], chatbot, time_limit=engine.settings.request_timeout,
                 api_name="chat" if n == 0 else None, api_visibility="undocumented" if n == 0 else "private",
             )
             events.append(ev)
@@ -332,5 +342,5 @@ def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
         delete.click(panel.remove, [chosen, lang], [table, chosen, result], api_name="remove_documents", concurrency_id="index")
         reindex.click(panel.reindex, lang, [table, chosen, result], api_name="reindex", concurrency_id="index")
 
-        gr.api(ask, api_name="ask")
+        gr.api(ask, api_name="ask", time_limit=engine.settings.request_timeout)
     return app

@@ -4,7 +4,13 @@ built-in transport on first use) and share one engine per session."""
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -55,3 +61,52 @@ def real_engine(tmp_path_factory):
     engine = Engine(Settings.from_env(corpus_dir=corpus, index_dir=work / "index"))
     engine.build_index()
     return engine
+
+
+@pytest.fixture
+def engine_copy(real_engine, tmp_path):
+    """Settings for a private copy of the real engine's corpus and index (nothing is
+    embedded again), for tests that change documents."""
+    from dataclasses import replace
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(real_engine.settings.corpus_dir, corpus)
+    shutil.copytree(real_engine.settings.index_dir, index)
+    return replace(real_engine.settings, corpus_dir=corpus, index_dir=index)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def launched_app(settings, *args: str, env: dict | None = None, host: str = "127.0.0.1", log: Path | None = None):
+    """Run ``app.py`` on a free port over ``settings``' corpus and index; yield its URL once
+    it accepts connections. Output goes to ``log`` (read it to check what was logged)."""
+    port = free_port()
+    full_env = {**os.environ, **(env or {}),
+                "ASSISTANT_CORPUS_DIR": str(settings.corpus_dir), "ASSISTANT_INDEX_DIR": str(settings.index_dir)}
+    out = open(log, "w") if log else subprocess.DEVNULL
+    proc = subprocess.Popen([sys.executable, "app.py", "--host", host, "--port", str(port), *args], cwd=ROOT, env=full_env,
+                            stdout=out, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"app did not start (exit {proc.poll()}): {log.read_text()[-2000:] if log else ''}")
+                time.sleep(0.5)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        if log:
+            out.close()

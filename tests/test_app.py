@@ -1,45 +1,16 @@
 """The web app, launched for real, answering through gradio_client."""
 
-import os
-import socket
-import subprocess
-import sys
-import time
-
 import pytest
 
-from .conftest import ROOT
+from .conftest import launched_app
 
 pytestmark = pytest.mark.real_models
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(real_engine):
-    port = _free_port()
-    env = {**os.environ,
-           "ASSISTANT_CORPUS_DIR": str(real_engine.settings.corpus_dir),
-           "ASSISTANT_INDEX_DIR": str(real_engine.settings.index_dir)}
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail(f"app exited: {proc.stdout.read()[-2000:]}")
-            time.sleep(1)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
+    with launched_app(real_engine.settings) as url:
+        yield url
 
 
 def test_gradio_client_round_trip(app_url):
