@@ -3,13 +3,15 @@ sentence units for dense search.
 
 A body paragraph that fits ``max_chars`` is one chunk. A longer one is packed into
 consecutive runs of whole sentences, so a sentence is never cut. Headings are not chunks:
-they become the ``section`` of the chunks below them. Each chunk is embedded sentence by
+they become the ``section`` of the chunks below them. A chunk of a paged document (PDF)
+carries the page its paragraph is on (pages never share a paragraph). Each chunk is embedded sentence by
 sentence (tiny sentences joined to a neighbour): measured on KorQuAD and the essay, the
 best sentence's similarity ranks passages far better than one vector per paragraph.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from . import morphology
@@ -36,6 +38,7 @@ def chunk_document(doc: Document, config: ChunkingConfig) -> list[Chunk]:
             continue
         if block.kind != "body":
             continue
+        page = bisect_right(doc.pages, block.start) if doc.pages else None  # pages[0] is 0
         for part, (start, end) in enumerate(_pack(doc.text, block.start, block.end, config.max_chars)):
             chunks.append(
                 Chunk(
@@ -46,6 +49,7 @@ def chunk_document(doc: Document, config: ChunkingConfig) -> list[Chunk]:
                     end=end,
                     text=doc.text[start:end],
                     section=section,
+                    page=page,
                 )
             )
     return chunks

@@ -1,5 +1,8 @@
 """Read documents from the corpus folder and mark what is content.
 
+Every supported format (text, Markdown, HTML, PDF, DOCX, HWPX) is first turned into text
+by ``formats.extract``.
+
 A document is split into blank-line separated blocks with exact character offsets. Each
 block is classified as body text, a heading, the title, or page boilerplate (advertising
 and call-to-action lines, bylines, disclaimers, footers) that must never be retrieved.
@@ -7,20 +10,17 @@ and call-to-action lines, bylines, disclaimers, footers) that must never be retr
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from pathlib import Path
 
+from . import formats
+from .formats import SUPPORTED_SUFFIXES, IngestError
 from .types import Block, Document
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown"}
-
-
-class IngestError(ValueError):
-    """A file that cannot be turned into a document; the message says why."""
+__all__ = ["IngestError", "SUPPORTED_SUFFIXES", "load_document", "read_text", "scan_corpus", "classify", "split_blocks"]
 
 
 _BLOCK = re.compile(r"\S(?:.*\S)?(?:\n[ \t]*\S.*)*", re.MULTILINE)
@@ -50,30 +50,33 @@ _BOILERPLATE_MAX = 300
 
 
 def read_text(path: Path) -> tuple[str, bytes]:
-    """Decode a text file; raise IngestError for empty, binary or undecodable files."""
+    """Decode a text file (encoding detected, see ``formats.decode_text``); raise
+    IngestError for empty, binary or undecodable files."""
     raw = path.read_bytes()
     if not raw.strip():
         raise IngestError(f"{path.name}: file is empty")
-    if b"\x00" in raw[:8192] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise IngestError(f"{path.name}: looks like a binary file, not text")
-    for encoding in ("utf-8-sig", "utf-16") if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else ("utf-8-sig", "cp949"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise IngestError(f"{path.name}: cannot decode the text (not UTF-8, UTF-16 or CP949/EUC-KR)")
-    return text.replace("\r\n", "\n").replace("\r", "\n"), raw
+    try:
+        return formats.decode_text(raw), raw
+    except formats.Unreadable as exc:
+        raise IngestError(f"{path.name}: {exc}") from exc
 
 
 def load_document(path: Path, doc_id: str) -> Document:
-    text, raw = read_text(path)
+    """Any supported format (see ``formats``): its text, split into classified blocks."""
+    extracted = formats.extract(path)
+    text = extracted.text
     blocks = classify(text, split_blocks(text))
     if not any(b.kind == "body" for b in blocks):
         raise IngestError(f"{path.name}: no text content found")
     title = next((b.text for b in blocks if b.kind == "title"), Path(doc_id).stem)
-    return Document(doc_id=doc_id, text=text, sha256=hashlib.sha256(raw).hexdigest(), title=_clean_heading(title), blocks=tuple(blocks))
+    return Document(
+        doc_id=doc_id,
+        text=text,
+        sha256=extracted.sha256,
+        title=_clean_heading(title),
+        blocks=tuple(blocks),
+        pages=extracted.pages,
+    )
 
 
 def split_blocks(text: str) -> list[tuple[int, int, int]]:
@@ -185,8 +188,9 @@ def scan_corpus(corpus_dir: Path) -> tuple[dict[str, Path], dict[str, str]]:
             continue
         if not path.is_file():
             continue
-        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            skipped[rel] = f"unsupported file type {path.suffix or '(none)'}"
+        reason = formats.unsupported_reason(path)
+        if reason is not None:
+            skipped[rel] = reason
             continue
         found[rel] = path
     return found, skipped

@@ -36,7 +36,7 @@ from .types import Chunk
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: chunks carry a page number (PDF)
 _GEN_PREFIX = "gen-"
 _TMP_PREFIX = ".tmp-"
 

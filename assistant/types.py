@@ -25,6 +25,7 @@ class Document:
     sha256: str  # of the raw file bytes
     title: str
     blocks: tuple[Block, ...] = ()
+    pages: tuple[int, ...] = ()  # paged formats (PDF): start offset in ``text`` of each page
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Chunk:
     end: int
     text: str
     section: str  # nearest heading above the chunk (the document title if none)
+    page: int | None = None  # 1-based page of a paged format (PDF); None otherwise
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -63,6 +65,7 @@ class Passage:
             "start": c.start,
             "end": c.end,
             "section": c.section,
+            "page": c.page,
             "text": c.text,
             "score": round(self.score, 6),
             "dense_score": None if self.dense_score is None else round(self.dense_score, 6),

@@ -7,7 +7,7 @@ import pytest
 
 from assistant.chunking import ChunkingConfig
 from assistant.indexer import IndexConfig, build_index
-from assistant.store import IndexIncompatible, IndexStore, IndexUnavailable, load_generation
+from assistant.store import FORMAT_VERSION, IndexIncompatible, IndexStore, IndexUnavailable, load_generation
 
 from .conftest import ESSAY
 
@@ -106,7 +106,7 @@ def test_damaged_or_foreign_index_is_refused_with_a_rebuild_hint(corpus, tmp_pat
     build(corpus, store, fake_embedder)
     gen = store.root / store.current_name()
     manifest = (gen / "manifest.json").read_text()
-    (gen / "manifest.json").write_text(manifest.replace('"format_version": 1', '"format_version": 99'))
+    (gen / "manifest.json").write_text(manifest.replace(f'"format_version": {FORMAT_VERSION}', '"format_version": 99'))
     with pytest.raises(IndexIncompatible, match="index --full"):
         load_generation(gen)
     (gen / "manifest.json").write_text(manifest)
