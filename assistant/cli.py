@@ -245,7 +245,7 @@ def _print_passages(passages) -> None:
     for i, p in enumerate(passages, 1):
         c = p.chunk
         text = " ".join(c.text.split())
-        print(f"[{i}] {c.doc_id} ¶{c.paragraph} ({c.section})  score {p.score:.3f}")
+        print(f"[{i}] {c.location()} ({c.section})  score {p.score:.3f}")
         print(f"    {text[:300]}{'…' if len(text) > 300 else ''}")
 
 
@@ -296,7 +296,7 @@ def _print_answer(answer) -> None:
     for c in answer.citations:
         ch = c.passage.chunk
         text = " ".join(ch.text.split())
-        print(f"  [{c.n}] {ch.doc_id} ¶{ch.paragraph}: {text[:160]}{'…' if len(text) > 160 else ''}")
+        print(f"  [{c.n}] {ch.location()}: {text[:160]}{'…' if len(text) > 160 else ''}")
 
 
 def cmd_eval(args) -> int:

@@ -44,6 +44,10 @@ class Chunk:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def location(self, paragraph: str = "¶", page: str = "p.") -> str:
+        """Where the chunk is, e.g. "report.pdf · p. 2 · ¶7"."""
+        return " · ".join([self.doc_id, *([f"{page} {self.page}"] if self.page else []), f"{paragraph} {self.paragraph}"])
+
 
 @dataclass(frozen=True)
 class Passage:

@@ -29,6 +29,7 @@ TEXT = {
         "new": "새 대화",
         "sources": "출처",
         "paragraph": "문단",
+        "page": "쪽",
         "preparing": "준비 중",
         "ready": "준비 완료",
         "failed": "준비 실패",
@@ -57,6 +58,7 @@ TEXT = {
         "new": "New chat",
         "sources": "Sources",
         "paragraph": "paragraph",
+        "page": "page",
         "preparing": "Preparing",
         "ready": "Ready",
         "failed": "Start-up failed",
@@ -151,7 +153,7 @@ def sources_markdown(answer: Answer, lang: str) -> str:
             body = f"{html.escape(text[:s])}<mark>{html.escape(text[s:e])}</mark>{html.escape(text[e:])}"
         else:
             body = html.escape(text)
-        head = html.escape(f"[{c.n}] {ch.doc_id} · {t['paragraph']} {ch.paragraph} · {ch.section}")
+        head = html.escape(f"[{c.n}] {ch.location(t['paragraph'], t['page'])} · {ch.section}")
         parts.append(f"<p><b>{head}</b><br>{body}</p>")
     return "\n".join(parts)
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from .conftest import launched_app
+from .conftest import ROOT, launched_app
 
 pytestmark = pytest.mark.real_models
 
@@ -37,3 +37,25 @@ def test_chat_turn_streams_an_answer_with_a_sources_panel(app_url):
     assert "100" in answer
     sources = [m for m in texts if (m.get("metadata") or {}).get("title", "").startswith("📚")]
     assert sources, out
+
+
+def test_uploaded_pdf_is_searchable_and_cited_with_its_page(engine_copy):
+    """Documents tab flow: upload a two-page PDF, ask about page 2, get it cited; delete it."""
+    from gradio_client import Client, handle_file
+
+    pdf = ROOT / "tests" / "fixtures" / "formats" / "bees.pdf"
+    with launched_app(engine_copy) as url:
+        client = Client(url, verbose=False)
+        table, _, message, _ = client.predict([handle_file(str(pdf))], "en", api_name="/add_documents")
+        assert "added: bees.pdf" in message
+        assert ["bees.pdf", "pdf"] == table["value"]["data"][0][:2] and table["value"]["data"][0][-1] == "indexed"
+        answer = client.predict("Who decoded the waggle dance of bees?", [], "", api_name="/ask")
+        assert not answer["abstained"] and "Frisch" in answer["answer"]
+        assert (answer["citations"][0]["doc"], answer["citations"][0]["page"]) == ("bees.pdf", 2)
+
+        _, _, message, _ = client.predict([handle_file(str(pdf))], "en", api_name="/add_documents")
+        assert "unchanged: bees.pdf" in message
+        _, _, message = client.predict(["bees.pdf"], "en", api_name="/remove_documents")
+        assert "1 removed" in message
+        gone = client.predict("Who decoded the waggle dance of bees?", [], "", api_name="/ask")
+        assert all(c["doc"] != "bees.pdf" for c in gone["retrieved"])
