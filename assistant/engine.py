@@ -26,11 +26,11 @@ from . import answering, citations, morphology
 from .chunking import ChunkingConfig
 from .config import Settings
 from .documents import AddResult, DocumentRow, Library, Limits
-from .embeddings import Embedder
+from .embeddings import Embedder, backend_tag
 from .indexer import IndexConfig, build_index
 from .models import ModelStore, fingerprint, resolve
 from .retrieval import HybridRetriever
-from .store import IndexIncompatible, IndexStore
+from .store import IndexIncompatible, IndexStore, IndexUnavailable
 from .generation import Generator, Prompt, load_generator
 from .types import Answer, BuildReport, Passage
 
@@ -56,7 +56,10 @@ class Engine:
     @cached_property
     def embedder(self) -> Embedder:
         s = self.settings
-        return Embedder(self.embedding_path, device=s.device, truncate_dim=s.embedding_dim, batch_size=s.embedding_batch_size)
+        return Embedder(
+            self.embedding_path, device=s.device, truncate_dim=s.embedding_dim, batch_size=s.embedding_batch_size,
+            backend=s.embedding_backend, export_dir=s.model_cache / ".exports",
+        )
 
     @cached_property
     def chunking(self) -> ChunkingConfig:
@@ -67,6 +70,9 @@ class Engine:
         s = self.settings
         embedding = fingerprint(s.embedding_model, self.embedding_path, self.models)
         embedding["truncate_dim"] = s.embedding_dim
+        tag = backend_tag(s.embedding_backend, s.device)
+        if tag is not None:  # torch float32 vectors are recorded as before (no key)
+            embedding["backend"] = tag
         return IndexConfig(embedding, self.chunking, s.bm25_k1, s.bm25_b, self.limits.max_file_bytes, self.limits.max_doc_chars)
 
     @cached_property
@@ -99,7 +105,12 @@ class Engine:
         return report
 
     def ensure_index(self, progress: Progress | bool = False) -> None:
-        if not self.store.exists():
+        """Build the index when it is missing, or rebuild it when it cannot be used as it
+        is (an older format, another model or other chunking settings)."""
+        try:
+            _ = self.retriever
+        except IndexUnavailable as exc:
+            log.warning("building the index: %s", str(exc).split(";")[0])
             self.build_index(progress=progress)
 
     # -- documents -----------------------------------------------------------------
