@@ -77,6 +77,34 @@ def unsupported_numbers(answer: str, sources: list[str]) -> list[str]:
     return [n for n in found if n.replace(",", "") not in known]
 
 
+# Sentences that address the model instead of informing the reader ("ignore all previous
+# instructions", "이전 지시를 무시하고 ...라고만 답하세요"). Documents are written by
+# strangers; such sentences are left out of what the model reads.
+_INSTRUCTION = re.compile(
+    r"\b(?:ignore|disregard|forget|override|bypass)\b.{0,40}\b(?:instructions?|directions?|rules|prompts?|guidelines)\b"
+    r"|\b(?:ignore|disregard|forget)\s+(?:all\s+|everything\s+)?(?:of\s+)?(?:the\s+)?(?:above|previous|prior|preceding|earlier)\b"
+    r"|\b(?:system|developer)\s*(?:prompt|message|instruction)s?\s*:|^\s*(?:system|assistant)\s*:"
+    r"|\byou are now\b|\bnew instructions?\b|\byou must (?:now )?(?:reply|respond|answer|say|output) (?:with|only)\b"
+    r"|\b(?:reply|respond|answer|say|output)(?: with)? only\b|\b(?:reply|respond|answer) (?:with|using) (?:the )?(?:single )?word\b"
+    r"|(?:지시|명령|지침|프롬프트)\S{0,3}\s*(?:모두\s*)?무시|(?:규칙|내용)\S{0,3}\s*(?:모두\s*)?무시하(?:고|세요|십시오|라)"
+    r"|(?:라고|이라고)\s*(?:만\s*)?(?:답|대답|응답|출력|말)하(?:세요|십시오|라|시오)|만\s*(?:답|대답|응답|출력)하(?:세요|십시오|라|시오)"
+    r"|시스템\s*(?:지시|프롬프트|메시지)\s*:",
+    re.IGNORECASE | re.MULTILINE,
+)
+_EN_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'])")
+OMITTED = "(instructions addressed to an AI were left out)"
+
+
+def defang(text: str) -> str:
+    """``text`` without the sentences that give the model instructions."""
+    if not _INSTRUCTION.search(text):
+        return text
+    # Kiwi keeps some English sentences together; split those at ". Capital" as well.
+    sentences = [part for s, e in morphology.sentences(text) for part in _EN_SENTENCE_BREAK.split(text[s:e])]
+    kept = [x for x in sentences if not _INSTRUCTION.search(x)]
+    return " ".join(kept) if kept else OMITTED
+
+
 def excerpt(p: Passage, max_chars: int) -> str:
     """The relevant part of a passage: its best-matching sentence, widened by the
     neighbouring sentences while it stays within ``max_chars``."""
@@ -104,7 +132,7 @@ def build_messages(question: str, language: str, passages: list[Passage], excerp
     processing dominates the wait on a CPU, so the top passage gets ``excerpt_chars`` around
     its best sentence and the others half of that."""
     quoted = "\n".join(
-        f"[{n}] {excerpt(p, excerpt_chars if n == 1 else excerpt_chars // 2)}" for n, p in enumerate(passages, 1)
+        f"[{n}] {defang(excerpt(p, excerpt_chars if n == 1 else excerpt_chars // 2))}" for n, p in enumerate(passages, 1)
     )
     context = f"Earlier question: {previous}\n" if previous else ""
     user = (
