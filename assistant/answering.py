@@ -86,7 +86,7 @@ _INSTRUCTION = re.compile(
     r"|\b(?:system|developer)\s*(?:prompt|message|instruction)s?\s*:|^\s*(?:system|assistant)\s*:"
     r"|\byou are now\b|\bnew instructions?\b|\byou must (?:now )?(?:reply|respond|answer|say|output) (?:with|only)\b"
     r"|\b(?:reply|respond|answer|say|output)(?: with)? only\b|\b(?:reply|respond|answer) (?:with|using) (?:the )?(?:single )?word\b"
-    r"|(?:지시|명령|지침|프롬프트)\S{0,3}\s*(?:모두\s*)?무시|(?:규칙|내용)\S{0,3}\s*(?:모두\s*)?무시하(?:고|세요|십시오|라)"
+    r"|(?:이전|앞|위|기존|지금까지|모든)\S{0,2}\s*(?:모든\s*)?(?:지시|명령|지침|프롬프트|규칙|내용)\S{0,3}\s*(?:모두\s*)?(?:무시|잊)"
     r"|(?:라고|이라고)\s*(?:만\s*)?(?:답|대답|응답|출력|말)하(?:세요|십시오|라|시오)|만\s*(?:답|대답|응답|출력)하(?:세요|십시오|라|시오)"
     r"|시스템\s*(?:지시|프롬프트|메시지)\s*:",
     re.IGNORECASE | re.MULTILINE,
