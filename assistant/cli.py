@@ -74,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("models", help="list, fetch or verify models", description="Manage the model cache.")
     p.add_argument("action", choices=["list", "fetch", "verify"])
     p.add_argument("names", nargs="*", help="model ids (default: the configured ones)")
+
+    p = sub.add_parser("doctor", help="check models, index, disk and memory; say how to fix problems", description="Diagnose the setup: models present and verified, index loadable, compatible, consistent and up to date with the corpus, free disk and memory. Each problem comes with the command that fixes it. Exit status 1 when a check fails.")
+    p.add_argument("--quick", action="store_true", help="trust the recorded size and time of model files instead of hashing them")
+    p.add_argument("--json", action="store_true", help="print the checks as JSON")
+    _add_index_arg(p)
+    _add_corpus_arg(p)
     return parser
 
 
@@ -368,4 +374,13 @@ def cmd_models(args) -> int:
     return 1 if bad else 0
 
 
-COMMANDS = {"index": cmd_index, "add": cmd_add, "remove": cmd_remove, "documents": cmd_documents, "search": cmd_search, "ask": cmd_ask, "eval": cmd_eval, "models": cmd_models}
+def cmd_doctor(args) -> int:
+    import shlex
+
+    from .doctor import run
+
+    flags = "".join(f" --{name} {shlex.quote(str(getattr(args, name)))}" for name in ("index", "corpus") if getattr(args, name))
+    return run(_settings(args), quick=args.quick, as_json=args.json, flags=flags)
+
+
+COMMANDS = {"index": cmd_index, "add": cmd_add, "remove": cmd_remove, "documents": cmd_documents, "search": cmd_search, "ask": cmd_ask, "eval": cmd_eval, "models": cmd_models, "doctor": cmd_doctor}

@@ -221,7 +221,10 @@ class ModelStore:
         return self.path(spec)
 
     def _clean_stale(self, spec: ModelSpec) -> None:
-        for stale in self.root.glob(f".staging-{self.folder(spec).name}-*"):
+        """Remove what a killed fetch left: its staging folder, and the replaced copy it
+        was deleting (a fetch killed between the two renames of ``_swap_in``)."""
+        name = self.folder(spec).name
+        for stale in [*self.root.glob(f".staging-{name}-*"), *self.root.glob(f".trash-{name}-*")]:
             shutil.rmtree(stale, ignore_errors=True)
 
     def _swap_in(self, spec: ModelSpec, staging: Path) -> None:

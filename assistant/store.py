@@ -118,6 +118,7 @@ class IndexStore:
     # -- writing -------------------------------------------------------------------
     def write(self, manifest: dict, chunks: list[Chunk], terms: list[list[str]], units: np.ndarray, vectors: np.ndarray, k1: float, b: float) -> Path:
         """Write a new generation aside and make it current. Call under ``lock()``."""
+        previous = self.current_name()
         stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{time.time_ns() % 1_000_000_000:09d}"
         tmp = self.root / f"{_TMP_PREFIX}{_GEN_PREFIX}{stamp}"
         tmp.mkdir(parents=True)
@@ -140,16 +141,20 @@ class IndexStore:
         _fsync(pointer_tmp)
         os.replace(pointer_tmp, self.pointer)
         _fsync_dir(self.root)
-        self.collect_garbage(keep=final.name)
+        self.collect_garbage(keep=final.name, previous=previous)
         return final
 
-    def collect_garbage(self, keep: str) -> None:
-        """Remove unfinished builds and old generations; the previous one stays a while
-        for readers that resolved CURRENT just before the swap."""
+    def collect_garbage(self, keep: str, previous: str | None = None) -> None:
+        """Remove unfinished builds and old generations; the previous one (``previous``,
+        the one live until the swap; else the newest other) stays a while for readers
+        that resolved CURRENT just before the swap. A generation that a killed build
+        renamed into place but never made current is not kept in its stead."""
         gens = sorted(p for p in self.root.glob(f"{_GEN_PREFIX}*") if p.is_dir())
         old = [p for p in gens if p.name != keep]
-        for p in old[:-1]:
-            shutil.rmtree(p, ignore_errors=True)
+        stay = previous if previous is not None else (old[-1].name if old else None)
+        for p in old:
+            if p.name != stay:
+                shutil.rmtree(p, ignore_errors=True)
         for p in self.root.glob(f"{_TMP_PREFIX}*"):
             shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
 
