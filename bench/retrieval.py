@@ -53,14 +53,16 @@ def essay_set(work: Path) -> tuple[Path, list[dict]]:
     return corpus, questions
 
 
-def korquad_set(work: Path) -> tuple[Path, list[dict]] | None:
+def korquad_set(work: Path, folder: str = "korquad-corpus", articles: slice = slice(None)) -> tuple[Path, list[dict]] | None:
+    """Write the KorQuAD articles (``articles`` of the 70) as documents into ``work/folder``;
+    return the folder and the questions, each with its gold paragraph and answer."""
     if not KORQUAD.is_file():
         print(f"KorQuAD file not found at {KORQUAD}; skipping that set")
         return None
-    corpus = work / "korquad-corpus"
+    corpus = work / folder
     corpus.mkdir(parents=True, exist_ok=True)
     questions = []
-    for article in json.loads(KORQUAD.read_text(encoding="utf-8"))["data"]:
+    for article in json.loads(KORQUAD.read_text(encoding="utf-8"))["data"][articles]:
         name = re.sub(r"[^\w.-]+", "_", article["title"]).strip("_") + ".txt"
         text = article["title"] + "\n\n" + "\n\n".join(p["context"].strip() for p in article["paragraphs"]) + "\n"
         path = corpus / name
@@ -74,7 +76,8 @@ def korquad_set(work: Path) -> tuple[Path, list[dict]] | None:
             paragraph = starts[pos]
             pos += len(ctx) + 2
             for qa in p["qas"]:
-                questions.append({"question": qa["question"], "lang": language(qa["question"]), "gold": (name, paragraph)})
+                questions.append({"question": qa["question"], "lang": language(qa["question"]), "gold": (name, paragraph),
+                                  "answer": qa["answers"][0]["text"], "context": ctx})
     return corpus, questions
 
 
