@@ -243,7 +243,7 @@ class Engine:
         tokens = dict(prompt_tokens=gen.count_tokens(prompt), completion_tokens=pieces)
         sources = [question, query, *(p.chunk.text for p in quoted)]
         if (
-            not raw.strip()
+            not citations.strip_markers(raw)  # nothing but markers is no answer
             or answering.is_refusal(raw)
             or answering.unsupported_numbers(raw, sources)
             or answering.unsupported_names(raw, sources)

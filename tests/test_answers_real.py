@@ -3,6 +3,7 @@
 import pytest
 
 from assistant.answering import REFUSAL
+from assistant.generation import Generator
 
 pytestmark = pytest.mark.real_models
 
@@ -86,3 +87,23 @@ def test_cli_ask_batch_echoes_ids_in_order(real_engine, tmp_path):
     assert out[0]["language"] == "en" and out[0]["citations"]
     assert "BERT" in out[1]["query"]
     assert out[2]["abstained"] and {"answer", "retrieved", "timings", "model"} <= set(out[2])
+
+
+class FakeGenerator(Generator):
+    """A fake backend that replies with fixed text, for the engine's checks on answers."""
+
+    name = model = "fake"
+
+    def __init__(self, reply: str):
+        super().__init__()
+        self.reply = reply
+
+    def _stream(self, prompt):
+        yield self.reply
+
+
+@pytest.mark.parametrize("reply", ["[1]", "  [1][2] ", "NOT_FOUND"])
+def test_a_reply_with_no_answer_text_becomes_the_refusal(real_engine, monkeypatch, reply):
+    monkeypatch.setattr(real_engine, "generator", lambda backend=None: FakeGenerator(reply))
+    answer = real_engine.ask("When did Google release TensorFlow?")
+    assert answer.abstained and answer.answer == "I could not find the answer in the documents."
