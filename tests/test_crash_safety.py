@@ -521,13 +521,14 @@ def test_killed_index_builds_leave_old_or_new_index_and_recover(real_engine, tmp
             ("exact: after CURRENT swap", {}, "swapped", False),
         ]
         i = 0
-        while sum(o["killed"] for o in outcomes) < MIN_KILLS and i < RANDOM_TRIALS + 8:
+        # Bounded: a delay drawn past the end of a fast build kills nothing, so allow spares.
+        while sum(o["killed"] for o in outcomes) < MIN_KILLS and i < 3 * RANDOM_TRIALS:
             if plans:
                 label, plan, crash_at, embeds = plans.pop(0)
             else:
                 embeds, crash_at = rng.random() < 0.8, None
                 if i % 3 == 0:
-                    label, plan = "uniform over lifetime", {"delay": rng.uniform(0, 1.15 * life)}
+                    label, plan = "uniform over lifetime", {"delay": rng.uniform(0, 0.95 * life)}
                 else:
                     names = [p for p in phase_times if embeds or p not in ("chunking", "embedding")]
                     name = rng.choice(names)
