@@ -145,18 +145,7 @@ def cmd_index(args) -> int:
 
 
 def _print_report(report) -> None:
-    if report.full_rebuild_reason:
-        print(f"full rebuild: {report.full_rebuild_reason}")
-    for label, items in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
-        for doc in items:
-            print(f"{label}: {doc}")
-    for doc, reason in report.skipped.items():
-        print(f"skipped: {doc}: {reason}")
-    print(
-        f"{len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed, "
-        f"{len(report.unchanged)} unchanged; {report.chunks_embedded} chunks embedded, "
-        f"{report.chunks_total} in the index ({report.seconds:.1f} s)"
-    )
+    print("\n".join(report.lines()))
 
 
 def cmd_add(args) -> int:
@@ -171,8 +160,7 @@ def cmd_add(args) -> int:
     except LibraryError as exc:
         raise UsageError(str(exc)) from None
     for r in results:
-        detail = f" ({r.reason})" if r.reason else ""
-        print(f"{r.status}: {r.source}" + (f" as {r.name}" if r.name and r.name != r.source else "") + detail)
+        print(r.describe())
     if report is not None:
         _print_report(report)
     return 1 if any(r.status == "refused" for r in results) else 0

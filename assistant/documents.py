@@ -38,6 +38,10 @@ class AddResult:
     status: str  # "added", "replaced", "unchanged", "duplicate" or "refused"
     reason: str = ""
 
+    def describe(self) -> str:
+        renamed = f" as {self.name}" if self.name and self.name != self.source else ""
+        return f"{self.status}: {self.source}{renamed}" + (f" ({self.reason})" if self.reason else "")
+
 
 @dataclass(frozen=True)
 class DocumentRow:

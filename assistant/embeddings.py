@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .models import sha256_file
+
 log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "torch", "openvino")
@@ -219,7 +221,7 @@ def export_key(path: Path) -> str:
             continue
         st = p.stat()
         rel = p.relative_to(path).as_posix()
-        files[rel] = _sha256(p) if st.st_size < _SMALL_FILE else f"size:{st.st_size}:mtime:{st.st_mtime_ns}"
+        files[rel] = sha256_file(p) if st.st_size < _SMALL_FILE else f"size:{st.st_size}:mtime:{st.st_mtime_ns}"
     ident = {
         "format": EXPORT_FORMAT,
         "files": files,
@@ -229,14 +231,6 @@ def export_key(path: Path) -> str:
         "sentence_transformers": sentence_transformers.__version__,
     }
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
-
-
-def _sha256(p: Path) -> str:
-    h = hashlib.sha256()
-    with open(p, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def ensure_openvino_export(path: Path, export_dir: Path) -> tuple[Path, bool]:

@@ -94,6 +94,19 @@ class BuildReport:
     seconds: float = 0.0
     embed_seconds: float = 0.0  # of which: embedding (model load included on first use)
 
+    def lines(self) -> list[str]:
+        """What the build did, one line per change or skipped file, then a summary."""
+        out = [f"full rebuild: {self.full_rebuild_reason}"] if self.full_rebuild_reason else []
+        for label, items in (("added", self.added), ("updated", self.updated), ("removed", self.removed)):
+            out += [f"{label}: {doc}" for doc in items]
+        out += [f"skipped: {doc}: {reason}" for doc, reason in self.skipped.items()]
+        out.append(
+            f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
+            f"{len(self.unchanged)} unchanged; {self.chunks_embedded} chunks embedded, "
+            f"{self.chunks_total} in the index ({self.seconds:.1f} s)"
+        )
+        return out
+
 
 @dataclass(frozen=True)
 class Citation:

@@ -178,13 +178,9 @@ def history_for_engine(messages: list[dict]) -> list[dict]:
     ]
 
 
-def report_text(results: list[AddResult], report: BuildReport | None, lang: str) -> str:
-    """One line per file offered and one for the index build, as plain text."""
-    lines = [f"{r.status}: {r.source}" + (f" → {r.name}" if r.name and r.name != r.source else "") + (f" ({r.reason})" if r.reason else "") for r in results]
-    if report is not None:
-        lines += [f"skipped: {doc} ({why})" for doc, why in report.skipped.items()]
-        lines.append(f"{len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed; {report.chunks_total} chunks in the index ({report.seconds:.1f} s)")
-    return "\n".join(lines)
+def report_text(results: list[AddResult], report: BuildReport | None) -> str:
+    """One line per file offered, then what the index build did, as plain text."""
+    return "\n".join([r.describe() for r in results] + (report.lines() if report else []))
 
 
 class DocumentsPanel:
@@ -195,15 +191,15 @@ class DocumentsPanel:
         self.engine = engine
         self.startup = startup
 
-    def table(self, lang: str = "ko"):
-        rows = [[r.name, r.type, r.size, r.chunks, r.indexed_at or "", r.status] for r in self.engine.documents()]
-        return gr.update(value=rows, headers=TEXT[lang]["doc_headers"])
-
-    def names(self):
-        return gr.update(choices=[r.name for r in self.engine.documents()], value=[])
+    def table(self, lang: str = "ko", rows: list | None = None):
+        rows = self.engine.documents() if rows is None else rows
+        value = [[r.name, r.type, r.size, r.chunks, r.indexed_at or "", r.status] for r in rows]
+        return gr.update(value=value, headers=TEXT[lang]["doc_headers"])
 
     def refresh(self, lang: str):
-        return self.table(lang), self.names()
+        """The document table and the delete choices, from one look at the corpus."""
+        rows = self.engine.documents()
+        return self.table(lang, rows), gr.update(choices=[r.name for r in rows], value=[])
 
     def _progress(self, progress: gr.Progress, lang: str):
         return lambda done, total: progress((done, total), desc=TEXT[lang]["indexing"], unit="sentences")
@@ -227,7 +223,7 @@ class DocumentsPanel:
             if not paths:
                 return TEXT[lang]["no_files"]
             results, report = self.engine.add_documents([Path(x) for x in paths], [Path(x).name for x in paths], progress=self._progress(progress, lang))
-            return report_text(results, report, lang)
+            return report_text(results, report)
 
         return (*self._run(lang, action), None)
 
@@ -237,13 +233,13 @@ class DocumentsPanel:
         def action() -> str:
             if not names:
                 return TEXT[lang]["nothing_selected"]
-            return report_text([], self.engine.remove_documents(list(names), progress=self._progress(progress, lang)), lang)
+            return report_text([], self.engine.remove_documents(list(names), progress=self._progress(progress, lang)))
 
         return self._run(lang, action)
 
     def reindex(self, lang: str, progress=gr.Progress()):
         """Bring the index in line with the corpus folder."""
-        return self._run(lang, lambda: report_text([], self.engine.build_index(progress=self._progress(progress, lang)), lang))
+        return self._run(lang, lambda: report_text([], self.engine.build_index(progress=self._progress(progress, lang))))
 
 
 def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:

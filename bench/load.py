@@ -50,6 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant.config import Settings  # noqa: E402
+from assistant.ui import message_text  # noqa: E402
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 LATIN = re.compile(r"[A-Za-z]")
@@ -224,16 +225,6 @@ class Request:
         return None if self.first is None else self.first - self.submitted
 
 
-def text_of(content) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, dict):
-        content = [content]
-    if isinstance(content, list):
-        return "".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
-    return ""
-
-
 def user_message(text: str) -> dict:
     return {"role": "user", "content": [{"type": "text", "text": text}]}
 
@@ -293,12 +284,12 @@ def chat_turn(client, messages: list[dict], req: Request, timeout: float, stop_a
     if out is None:
         return None
     replies = out[len(messages):] if isinstance(out, list) else []
-    answers = [text_of(m.get("content")) for m in replies if m.get("role") == "assistant" and not m.get("metadata")]
+    answers = [message_text(m.get("content")) for m in replies if m.get("role") == "assistant" and not m.get("metadata")]
     req.answer = answers[0] if answers else ""
     for m in replies:
         title = (m.get("metadata") or {}).get("title", "")
         if title.startswith("📚"):
-            body = text_of(m.get("content"))
+            body = message_text(m.get("content"))
             req.cited = [re.sub(r"<[^>]+>", "", p) for p in body.split("<p>") if p.strip()]
             req.paragraphs = [int(n) for n in PARAGRAPH.findall(body)]
     return out
@@ -416,8 +407,8 @@ def turn(client, s: Session, req: Request, i: int, follow_up: bool, messages: li
         out = chat_turn(client, sent, req, timeout, stop_at)
         if out is None:
             return messages, history
-        echoed = [(m.get("role"), text_of(m.get("content"))) for m in out[: len(sent)]]
-        if echoed != [(m.get("role"), text_of(m.get("content"))) for m in sent]:
+        echoed = [(m.get("role"), message_text(m.get("content"))) for m in out[: len(sent)]]
+        if echoed != [(m.get("role"), message_text(m.get("content"))) for m in sent]:
             s.leaks.append(f"turn {i + 1}: the chat answered a different history")
         return out, history
     out = ask_turn(client, question, history, req, timeout, stop_at)
