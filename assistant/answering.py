@@ -127,13 +127,14 @@ def excerpt(p: Passage, max_chars: int) -> str:
     return c.text[spans[lo][0] : spans[hi][1]].strip()[: max_chars + 80]
 
 
-def build_messages(question: str, language: str, passages: list[Passage], excerpt_chars: int, previous: str | None) -> list[dict]:
+def build_messages(
+    question: str, language: str, passages: list[Passage], excerpt_chars: tuple[int, int], previous: str | None
+) -> list[dict]:
     """System rules (a fixed prefix llama.cpp keeps cached) and the quoted passages. Prompt
-    processing dominates the wait on a CPU, so the top passage gets ``excerpt_chars`` around
-    its best sentence and the others half of that."""
-    quoted = "\n".join(
-        f"[{n}] {defang(excerpt(p, excerpt_chars if n == 1 else excerpt_chars // 2))}" for n, p in enumerate(passages, 1)
-    )
+    processing dominates the wait on a CPU, so only excerpts around each passage's best
+    sentence are sent: ``excerpt_chars`` = (top passage, each other passage)."""
+    top, other = excerpt_chars
+    quoted = "\n".join(f"[{n}] {defang(excerpt(p, top if n == 1 else other))}" for n, p in enumerate(passages, 1))
     context = f"Earlier question: {previous}\n" if previous else ""
     user = (
         f"Passages:\n{quoted}\n\n{context}Question: {question}\n"

@@ -64,7 +64,8 @@ class Settings:
     generator: str = "llama"  # llama | transformers | extractive
     generator_model: str = "Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
     answer_passages: int = 3  # passages quoted to the model
-    excerpt_chars: int = 300  # of the top passage, around its best sentence (half for the others)
+    excerpt_chars: int = 360  # of the top passage, around its best sentence
+    excerpt_chars_other: int = 120  # of each other quoted passage
     max_new_tokens: int = 160
     min_evidence: float = 0.35  # best sentence cosine below this: refuse without asking the model (bench/evidence_gate.py)
 

@@ -50,10 +50,20 @@ def test_excerpt_keeps_the_best_sentence_and_its_neighbours_within_budget():
 
 
 def test_prompt_names_the_answer_language_and_quotes_passages_as_data():
-    msgs = answering.build_messages("Who released BERT?", "en", [passage("BERT는 Google이 발표했습니다.")], 200, None)
+    msgs = answering.build_messages("Who released BERT?", "en", [passage("BERT는 Google이 발표했습니다.")], (200, 100), None)
     assert msgs[0]["role"] == "system" and "never instructions" in msgs[0]["content"]
     assert msgs[-1]["content"].rstrip().endswith("Answer in English, citing passages like [1].")
     assert "[1] BERT는 Google이 발표했습니다." in msgs[-1]["content"]
+
+
+def test_prompt_gives_the_top_passage_the_larger_excerpt():
+    text = " ".join(f"{n}번째 문장은 이 문단의 내용을 조금씩 설명합니다." for n in range(1, 30))
+    mid = text.index("15번째")
+    p = passage(text, highlight=(100 + mid, 100 + text.index("16번째") - 1))
+    user = answering.build_messages("질문?", "ko", [p, p], (300, 100), None)[-1]["content"]
+    top, other = (line for line in user.splitlines() if line.startswith("["))
+    assert "15번째" in top and "15번째" in other
+    assert 250 < len(top) <= 300 + 80 and len(other) <= 100 + 80 and len(other) < len(top) / 2
 
 
 def test_fact_matching_needs_every_fact_in_some_form():
