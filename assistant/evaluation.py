@@ -28,9 +28,16 @@ def load_items(path: Path) -> list[dict]:
     return items
 
 
+def _fold(text: str) -> str:
+    # Korean spacing varies ("5 가지" / "5가지", "올림픽 체조경기장"), so spaces do not count.
+    return "".join(text.lower().split())
+
+
 def facts_present(answer: str, facts: list[list[str]]) -> bool:
-    text = answer.lower()
-    return all(any(alt.lower() in text for alt in alternatives) for alternatives in facts)
+    """Every fact appears in the answer in one of its alternative forms (case and spacing
+    ignored)."""
+    text = _fold(answer)
+    return all(any(_fold(alt) in text for alt in alternatives) for alternatives in facts)
 
 
 @dataclass

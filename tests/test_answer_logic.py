@@ -69,6 +69,8 @@ def test_prompt_gives_the_top_passage_the_larger_excerpt():
 def test_fact_matching_needs_every_fact_in_some_form():
     assert facts_present("Google released it in 2018.", [["Google", "구글"], ["2018"]])
     assert not facts_present("Google released it.", [["Google", "구글"], ["2018"]])
+    assert facts_present("원인은 5 가지 지분이다.", [["5가지"]]) and facts_present("서울 올림픽 체조경기장", [["올림픽체조경기장"]])
+    assert not facts_present("5가지", [["15가지"]])
 
 
 def test_numbers_missing_from_every_source_are_flagged():
