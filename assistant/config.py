@@ -69,6 +69,11 @@ class Settings:
     max_new_tokens: int = 160
     min_evidence: float = 0.35  # best sentence cosine below this: refuse without asking the model (bench/evidence_gate.py)
 
+    @property
+    def excerpt_budget(self) -> tuple[int, int]:
+        """Characters quoted from (the top passage, each other passage)."""
+        return self.excerpt_chars, self.excerpt_chars_other
+
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
         """Defaults, then ``ASSISTANT_<FIELD>`` environment variables, then ``overrides``."""

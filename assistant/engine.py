@@ -222,7 +222,7 @@ class Engine:
             gen = self.generator("extractive")
         previous = query[: -len(question)].strip() if query != question else None
         prompt = Prompt(
-            messages=answering.build_messages(question, language, quoted, (self.settings.excerpt_chars, self.settings.excerpt_chars_other), previous),
+            messages=answering.build_messages(question, language, quoted, self.settings.excerpt_budget, previous),
             question=question,
             language=language,
             passages=quoted,

@@ -75,7 +75,7 @@ def main() -> None:
             if answer.prompt_tokens is None:
                 continue  # refused before generation: nothing to compare
             quoted = answer.retrieved[: s.answer_passages]
-            messages = answering.build_messages(q, morphology.language(q), quoted, (s.excerpt_chars, s.excerpt_chars_other), None)
+            messages = answering.build_messages(q, morphology.language(q), quoted, s.excerpt_budget, None)
             prime(llm)
             first, _, _ = bare_first_token(llm, messages, s.max_new_tokens)
             ttft = answer.timings["first_token_ms"] / 1000
