@@ -58,14 +58,18 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _MARKER_NUMBER = re.compile(r"[\[【［][\d,\s]+[\]】］]")
 
 
-_NAME = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+\b")
+_NAME = re.compile(r"(?<![A-Za-z])[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+")  # "Andrew Ng입니다" too: Hangul may follow
 
 
 def unsupported_names(answer: str, sources: list[str]) -> list[str]:
     """Multi-word proper names (like "Sam Altman") none of whose words any source
     contains: a name from the model's memory, not from the documents."""
     known = " ".join(sources).lower()
-    return [m for m in _NAME.findall(answer) if not any(w.lower() in known for w in re.split(r"[ -]", m))]
+
+    def mentioned(word: str) -> bool:  # a whole word: "Ng" is not in "learning"; "Google" is in "Google에서"
+        return re.search(rf"(?<![a-z]){re.escape(word.lower())}(?![a-z])", known) is not None
+
+    return [m for m in _NAME.findall(answer) if not any(mentioned(w) for w in re.split(r"[ -]", m))]
 
 
 def unsupported_numbers(answer: str, sources: list[str]) -> list[str]:

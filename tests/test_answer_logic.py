@@ -84,6 +84,11 @@ def test_names_that_no_source_mentions_are_flagged():
     sources = ["OpenAI는 ChatGPT를 공개했습니다. Neural Machine Translation 에 사용되던 모델", "Who is the CEO of OpenAI?"]
     assert answering.unsupported_names("The CEO of OpenAI is Sam Altman [1].", sources) == ["Sam Altman"]
     assert answering.unsupported_names("It was used for Neural Machine Translation [1].", sources) == []
+    # Whole words only: "Ng" is not supported by "learning", "Google" is by "Google에서".
+    sources = ["Google에서 발표한 BERT는 deep learning 모델입니다.", "Who wrote the paper?"]
+    assert answering.unsupported_names("The first author is Andrew Ng [1].", sources) == ["Andrew Ng"]
+    assert answering.unsupported_names("제1저자는 Andrew Ng입니다. [1]", sources) == ["Andrew Ng"]
+    assert answering.unsupported_names("It was Google Brain [1].", sources) == []
 
 
 def test_chat_messages_in_gradio_6_form_become_plain_history():
@@ -100,3 +105,21 @@ def test_chat_messages_in_gradio_6_form_become_plain_history():
         {"role": "user", "content": "BERT는 무엇인가요?"},
         {"role": "assistant", "content": "언어 모델입니다. [1]"},
     ]
+
+
+def test_answer_sets_are_well_formed():
+    """Both committed answer sets: unique ids, each gold quote is in the essay, and the mix
+    the eval needs (Korean and English, unanswerable questions)."""
+    from pathlib import Path
+
+    from assistant.evaluation import load_items
+
+    root = Path(__file__).resolve().parent.parent
+    essay = (root / "corpus" / "deep_learning_and_chatgpt.ko.txt").read_text(encoding="utf-8")
+    for name in ("essay_answers.jsonl", "essay_answers_heldout.jsonl"):
+        items = load_items(root / "bench" / "data" / name)
+        assert len({i["id"] for i in items}) == len(items), name
+        assert {i["lang"] for i in items} == {"ko", "en"}, name
+        assert sum(not i["answerable"] for i in items) >= 8, name
+        for i in items:
+            assert (i["gold"] in essay) if i["answerable"] else (i["gold"] is None and not i["facts"]), (name, i["id"])
