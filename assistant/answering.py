@@ -131,14 +131,19 @@ def excerpt(p: Passage, max_chars: int) -> str:
     return c.text[spans[lo][0] : spans[hi][1]].strip()[: max_chars + 80]
 
 
+def quoted_texts(passages: list[Passage], excerpt_chars: tuple[int, int]) -> list[str]:
+    """What the model reads of each passage: ``excerpt_chars`` = (top passage, each other)."""
+    top, other = excerpt_chars
+    return [defang(excerpt(p, top if n == 0 else other)) for n, p in enumerate(passages)]
+
+
 def build_messages(
     question: str, language: str, passages: list[Passage], excerpt_chars: tuple[int, int], previous: str | None
 ) -> list[dict]:
     """System rules (a fixed prefix llama.cpp keeps cached) and the quoted passages. Prompt
     processing dominates the wait on a CPU, so only excerpts around each passage's best
     sentence are sent: ``excerpt_chars`` = (top passage, each other passage)."""
-    top, other = excerpt_chars
-    quoted = "\n".join(f"[{n}] {defang(excerpt(p, top if n == 1 else other))}" for n, p in enumerate(passages, 1))
+    quoted = "\n".join(f"[{n}] {text}" for n, text in enumerate(quoted_texts(passages, excerpt_chars), 1))
     context = f"Earlier question: {previous}\n" if previous else ""
     user = (
         f"Passages:\n{quoted}\n\n{context}Question: {question}\n"

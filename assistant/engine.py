@@ -241,7 +241,9 @@ class Engine:
                 break
             yield citations.clean_markers(raw, set(range(1, len(quoted) + 1))), None
         tokens = dict(prompt_tokens=gen.count_tokens(prompt), completion_tokens=pieces)
-        sources = [question, query, *(p.chunk.text for p in quoted)]
+        # Only what the model read counts as a source: a figure elsewhere in a passage that was
+        # cut from its excerpt can only have come from the model's memory.
+        sources = [question, query, *answering.quoted_texts(quoted, self.settings.excerpt_budget)]
         if (
             not citations.strip_markers(raw)  # nothing but markers is no answer
             or answering.is_refusal(raw)
