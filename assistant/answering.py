@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from . import morphology
+from . import citations, morphology
 from .types import Passage
 
 REFUSAL = {
@@ -64,12 +64,32 @@ _NAME = re.compile(r"(?<![A-Za-z])[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+")  # "Andrew N
 def unsupported_names(answer: str, sources: list[str]) -> list[str]:
     """Multi-word proper names (like "Sam Altman") none of whose words any source
     contains: a name from the model's memory, not from the documents."""
-    known = " ".join(sources).lower()
+    known = " ".join(sources)
+    return [m for m in _NAME.findall(answer) if not any(_mentions(known, w) for w in re.split(r"[ -]", m))]
 
-    def mentioned(word: str) -> bool:  # a whole word: "Ng" is not in "learning"; "Google" is in "Google에서"
-        return re.search(rf"(?<![a-z]){re.escape(word.lower())}(?![a-z])", known) is not None
 
-    return [m for m in _NAME.findall(answer) if not any(mentioned(w) for w in re.split(r"[ -]", m))]
+def _mentions(text: str, word: str) -> bool:
+    """``word`` as a whole word of ``text``, ignoring case: "Ng" is not in "learning",
+    "Google" is in "Google에서" (Hangul particles follow Latin names)."""
+    return re.search(rf"(?<![a-z0-9]){re.escape(word.lower())}(?![a-z0-9])", text.lower()) is not None
+
+
+_TERM = re.compile(r"(?<![A-Za-z0-9])(?:[A-Z][A-Za-z0-9-]*[A-Za-z0-9]|\d+)")
+
+
+def borrowed_terms(answer: str, quoted: list[str], cited: list[int], asked: str) -> list[str]:
+    """Names and figures of the answer (Latin-script names, numbers) that a quoted passage
+    holds but none of the cited ones (0-based ``cited``), nor the question ``asked``. Asked
+    about something the passages do not say ("Who created Keras?"), a small model fills the
+    slot with a name from a neighbouring passage and cites the passage about the subject:
+    "Keras was created by Google [1]" where only [2] mentions Google."""
+    terms = set(_TERM.findall(citations.strip_markers(answer)))
+    return sorted(
+        t for t in terms
+        if not _mentions(asked, t)
+        and any(_mentions(q, t) for q in quoted)
+        and not any(_mentions(quoted[i], t) for i in cited)
+    )
 
 
 def unsupported_numbers(answer: str, sources: list[str]) -> list[str]:

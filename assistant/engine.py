@@ -243,15 +243,17 @@ class Engine:
         tokens = dict(prompt_tokens=gen.count_tokens(prompt), completion_tokens=pieces)
         # Only what the model read counts as a source: a figure elsewhere in a passage that was
         # cut from its excerpt can only have come from the model's memory.
-        sources = [question, query, *answering.quoted_texts(quoted, self.settings.excerpt_budget)]
+        read = answering.quoted_texts(quoted, self.settings.excerpt_budget)
+        sources = [question, query, *read]
+        text, cites = citations.attach(raw, quoted)
         if (
             not citations.strip_markers(raw)  # nothing but markers is no answer
             or answering.is_refusal(raw)
             or answering.unsupported_numbers(raw, sources)
             or answering.unsupported_names(raw, sources)
+            or answering.borrowed_terms(text, read, [c.n - 1 for c in cites], query)
         ):
             text = answering.REFUSAL[language]
             yield text, finish(text, True, [], gen.model, notice=notice, **tokens)
             return
-        text, cites = citations.attach(raw, quoted)
         yield text, finish(text, False, cites, gen.model, notice=notice, **tokens)

@@ -91,6 +91,17 @@ def test_names_that_no_source_mentions_are_flagged():
     assert answering.unsupported_names("It was Google Brain [1].", sources) == []
 
 
+def test_names_and_figures_taken_from_an_uncited_passage_are_flagged():
+    quoted = ["Keras는 Tensorflow를 쉽게 쓰게 만든 라이브러리입니다.", "2015년 경에 Google에서 Tensorflow를 발표했습니다."]
+    asked = "Who created Keras?"
+    assert answering.borrowed_terms("Keras was created by Google. [1]", quoted, [0], asked) == ["Google"]
+    assert answering.borrowed_terms("Google released it in 2015. [2]", quoted, [1], asked) == []
+    assert answering.borrowed_terms("Google released it in 2015. [1][2]", quoted, [0, 1], asked) == []
+    # What the question itself names, and words in no passage at all, are not borrowed.
+    assert answering.borrowed_terms("Keras made Tensorflow easy to use. [1]", quoted, [0], asked) == []
+    assert answering.borrowed_terms("The Keras library was created by Google. [2]", quoted, [1], "Keras 만든 곳은?") == []
+
+
 def test_chat_messages_in_gradio_6_form_become_plain_history():
     from assistant.ui import history_for_engine, message_text
 
