@@ -65,16 +65,7 @@ def unsupported_names(answer: str, sources: list[str]) -> list[str]:
     """Multi-word proper names (like "Sam Altman") none of whose words any source
     contains: a name from the model's memory, not from the documents."""
     known = " ".join(sources)
-    return [m for m in _NAME.findall(answer) if not any(_mentions(known, w) for w in re.split(r"[ -]", m))]
-
-
-def _mentions(text: str, word: str) -> bool:
-    """``word`` as a whole word of ``text``, ignoring case: "Ng" is not in "learning",
-    "Google" is in "Google에서" (Hangul particles follow Latin names)."""
-    return re.search(rf"(?<![a-z0-9]){re.escape(word.lower())}(?![a-z0-9])", text.lower()) is not None
-
-
-_TERM = re.compile(r"(?<![A-Za-z0-9])(?:[A-Z][A-Za-z0-9-]*[A-Za-z0-9]|\d+)")
+    return [m for m in _NAME.findall(answer) if not any(citations.mentions(known, w) for w in re.split(r"[ -]", m))]
 
 
 def borrowed_terms(answer: str, quoted: list[str], cited: list[int], asked: str) -> list[str]:
@@ -83,12 +74,11 @@ def borrowed_terms(answer: str, quoted: list[str], cited: list[int], asked: str)
     about something the passages do not say ("Who created Keras?"), a small model fills the
     slot with a name from a neighbouring passage and cites the passage about the subject:
     "Keras was created by Google [1]" where only [2] mentions Google."""
-    terms = set(_TERM.findall(citations.strip_markers(answer)))
     return sorted(
-        t for t in terms
-        if not _mentions(asked, t)
-        and any(_mentions(q, t) for q in quoted)
-        and not any(_mentions(quoted[i], t) for i in cited)
+        t for t in citations.key_terms(answer)
+        if not citations.mentions(asked, t)
+        and any(citations.mentions(q, t) for q in quoted)
+        and not any(citations.mentions(quoted[i], t) for i in cited)
     )
 
 

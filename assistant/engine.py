@@ -241,9 +241,9 @@ class Engine:
                 break
             yield citations.clean_markers(raw, set(range(1, len(quoted) + 1))), None
         tokens = dict(prompt_tokens=gen.count_tokens(prompt), completion_tokens=pieces)
-        # Only what the model read counts as a source: a figure elsewhere in a passage that was
-        # cut from its excerpt can only have come from the model's memory.
-        read = answering.quoted_texts(quoted, self.settings.excerpt_budget)
+        # Whole passages count as sources, not only the excerpts the model read: a figure the
+        # model recalls that the cited passage does state is a grounded answer.
+        read = [p.chunk.text for p in quoted]
         sources = [question, query, *read]
         text, cites = citations.attach(raw, quoted)
         if (

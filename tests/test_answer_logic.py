@@ -101,6 +101,11 @@ def test_names_and_figures_taken_from_an_uncited_passage_are_flagged():
     assert answering.borrowed_terms("Keras made Tensorflow easy to use. [1]", quoted, [0], asked) == []
     assert answering.borrowed_terms("The Keras library was created by Google. [2]", quoted, [1], "Keras 만든 곳은?") == []
 
+    # Without a marker the answer is cited where its names and figures are, then checked.
+    ps = [passage("BERT는 Google의 연구다보니 많은 회사들이 활용했습니다.", 1), passage("2018년 경에 Google에서 발표한 BERT", 2)]
+    text, cites = citations.attach("BERT was released by Google in 2018.", ps)
+    assert [c.n for c in cites] == [2] and text.endswith("[2]")
+
 
 def test_chat_messages_in_gradio_6_form_become_plain_history():
     from assistant.ui import history_for_engine, message_text
