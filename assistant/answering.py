@@ -154,9 +154,11 @@ def build_messages(
     processing dominates the wait on a CPU, so only excerpts around each passage's best
     sentence are sent: ``excerpt_chars`` = (top passage, each other passage)."""
     quoted = "\n".join(f"[{n}] {text}" for n, text in enumerate(quoted_texts(passages, excerpt_chars), 1))
-    context = f"Earlier question: {previous}\n" if previous else ""
+    # A follow-up's earlier question goes first: placed next to the new question, the 1.5B
+    # model answered the earlier one again.
+    context = f"Earlier question: {previous}\n\n" if previous else ""
     user = (
-        f"Passages:\n{quoted}\n\n{context}Question: {question}\n"
+        f"{context}Passages:\n{quoted}\n\nQuestion: {question}\n"
         f"Answer in {LANGUAGE_NAME[language]}, citing passages like [1]."
     )
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]

@@ -56,6 +56,12 @@ def test_prompt_names_the_answer_language_and_quotes_passages_as_data():
     assert "[1] BERT는 Google이 발표했습니다." in msgs[-1]["content"]
 
 
+def test_a_follow_ups_earlier_question_comes_before_the_passages():
+    user = answering.build_messages("Who released it?", "en", [passage("BERT는 Google이 발표했습니다.")], (200, 100), "What is BERT?")[-1]["content"]
+    assert user.startswith("Earlier question: What is BERT?\n\nPassages:\n[1] ")
+    assert user.endswith("Question: Who released it?\nAnswer in English, citing passages like [1].")
+
+
 def test_prompt_gives_the_top_passage_the_larger_excerpt():
     text = " ".join(f"{n}번째 문장은 이 문단의 내용을 조금씩 설명합니다." for n in range(1, 30))
     mid = text.index("15번째")
