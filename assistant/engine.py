@@ -243,16 +243,18 @@ class Engine:
         tokens = dict(prompt_tokens=gen.count_tokens(prompt), completion_tokens=pieces)
         # Whole passages count as sources, not only the excerpts the model read: a figure the
         # model recalls that the cited passage does state is a grounded answer.
-        read = [p.chunk.text for p in quoted]
-        sources = [question, query, *read]
-        text, cites = citations.attach(raw, quoted)
-        if (
-            not citations.strip_markers(raw)  # nothing but markers is no answer
-            or answering.is_refusal(raw)
-            or answering.unsupported_numbers(raw, sources)
-            or answering.unsupported_names(raw, sources)
-            or answering.borrowed_terms(text, read, [c.n - 1 for c in cites], query)
-        ):
+        texts = [p.chunk.text for p in quoted]
+        sources = [question, query, *texts]
+        grounded = (
+            citations.strip_markers(raw)  # nothing but markers is no answer
+            and not answering.is_refusal(raw)
+            and not answering.unsupported_numbers(raw, sources)
+            and not answering.unsupported_names(raw, sources)
+        )
+        if grounded:
+            text, cites = citations.attach(raw, quoted)
+            grounded = not answering.borrowed_terms(text, texts, [c.n - 1 for c in cites], query)
+        if not grounded:
             text = answering.REFUSAL[language]
             yield text, finish(text, True, [], gen.model, notice=notice, **tokens)
             return
