@@ -82,11 +82,31 @@ def borrowed_terms(answer: str, quoted: list[str], cited: list[int], asked: str)
     )
 
 
+_NUMBER_WORDS = {
+    w: str(i)
+    for words in (
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty",
+        "_ first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth",
+    )
+    for i, w in enumerate(words.split())
+} | {"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80", "ninety": "90", "hundred": "100", "thousand": "1000"}
+_MONTHS = {m: str(i) for i, names in enumerate(("", "January Jan", "February Feb", "March Mar", "April Apr", "May", "June Jun", "July Jul", "August Aug", "September Sep Sept", "October Oct", "November Nov", "December Dec")) for m in names.split()}
+
+
+def _numbers(text: str) -> set[str]:
+    """The numbers ``text`` states: in digits, as English number words ("five-member") and
+    as month names, which an answer in Korean writes as numbers ("3 December" is "12월 3일")."""
+    found = {n.replace(",", "") for n in _NUMBER.findall(text)}
+    for word in re.findall(r"[A-Za-z]+", text):
+        found.add(_MONTHS.get(word) or _NUMBER_WORDS.get(word.lower(), ""))
+    return found - {""}
+
+
 def unsupported_numbers(answer: str, sources: list[str]) -> list[str]:
     """Numbers in the answer that none of the sources (passages, question) contains. A
     small model asked about a figure the documents lack tends to invent one; a number
     that is in no passage is the surest sign of it."""
-    known = {n.replace(",", "") for text in sources for n in _NUMBER.findall(text)}
+    known = set().union(*map(_numbers, sources))
     found = _NUMBER.findall(_MARKER_NUMBER.sub(" ", answer))
     return [n for n in found if n.replace(",", "") not in known]
 
@@ -105,7 +125,6 @@ _INSTRUCTION = re.compile(
     r"|시스템\s*(?:지시|프롬프트|메시지)\s*:",
     re.IGNORECASE | re.MULTILINE,
 )
-_EN_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'])")
 OMITTED = "(instructions addressed to an AI were left out)"
 
 
@@ -113,8 +132,7 @@ def defang(text: str) -> str:
     """``text`` without the sentences that give the model instructions."""
     if not _INSTRUCTION.search(text):
         return text
-    # Kiwi keeps some English sentences together; split those at ". Capital" as well.
-    sentences = [part for s, e in morphology.sentences(text) for part in _EN_SENTENCE_BREAK.split(text[s:e])]
+    sentences = [text[s:e] for s, e in morphology.sentences(text)]
     kept = [x for x in sentences if not _INSTRUCTION.search(x)]
     return " ".join(kept) if kept else OMITTED
 

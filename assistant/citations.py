@@ -40,8 +40,9 @@ _KEY_TERM = re.compile(r"(?<![A-Za-z0-9])(?:[A-Z][A-Za-z0-9-]*[A-Za-z0-9]|\d+)")
 
 
 def key_terms(text: str) -> set[str]:
-    """Latin-script names and numbers: what most plainly shows where an answer came from."""
-    return set(_KEY_TERM.findall(strip_markers(text)))
+    """Latin-script names and numbers: what most plainly shows where an answer came from.
+    A capitalized function word ("The", "In") opens a sentence; it names nothing."""
+    return {t for t in _KEY_TERM.findall(strip_markers(text)) if not morphology.is_stopword(t)}
 
 
 def mentions(text: str, word: str) -> bool:

@@ -27,11 +27,31 @@ def kiwi():
     return Kiwi()
 
 
+# Kiwi splits Korean prose into sentences but leaves English prose whole: a candidate
+# break is end punctuation, space, then a capital (or an opening quote and a capital).
+_EN_BREAK = re.compile(r"[.!?][\"'\u201d\u2019)\]]?\s+(?=[\"'\u201c\u2018(\[]?[A-Z])")
+# ...unless the period ends an initial ("A. Smith"), a dotted acronym ("U.S.") or one of these.
+_ABBREVIATION = re.compile(
+    r"(?:\b[A-Za-z]|(?:[A-Za-z]\.)+[A-Za-z]|\b(?:Mr|Mrs|Ms|Dr|Prof|Sr|Jr|St|Mt|vs|etc|al|cf|No|Vol|Fig|Inc|Ltd|Co|Corp|Gen|Col|Lt|Rev|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec))$"
+)
+
+
 def sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) offsets of the sentences of ``text``; they never cut a sentence."""
+    """(start, end) offsets of the sentences of ``text``, Korean and English; they never
+    cut a sentence."""
     with _lock:
         sents = kiwi().split_into_sents(text)
-    return [(s.start, s.end) for s in sents]
+    spans = []
+    for sent in sents:
+        start = sent.start
+        for m in _EN_BREAK.finditer(text, sent.start, sent.end):
+            if m.group()[0] == "." and _ABBREVIATION.search(text, start, m.start()):
+                continue
+            end = m.start() + len(m.group().rstrip())
+            spans.append((start, end))
+            start = m.end()
+        spans.append((start, sent.end))
+    return spans
 
 
 def _terms(tokens) -> list[str]:
@@ -46,6 +66,11 @@ def _terms(tokens) -> list[str]:
             form = _stem(form)
         out.append(form)
     return out
+
+
+def is_stopword(word: str) -> bool:
+    """An English function word, in any case."""
+    return word.lower() in _EN_STOP
 
 
 def _stem(word: str) -> str:

@@ -84,6 +84,10 @@ def test_numbers_missing_from_every_source_are_flagged():
     assert answering.unsupported_numbers("GPT-3는 약 100배 커졌습니다. [1]", sources) == []
     assert answering.unsupported_numbers("GPT-4의 파라미터는 170억 개입니다. [1]", sources) == ["4", "170"]
     assert answering.unsupported_numbers("It had 1,750 parameters [2].", ["1750 parameters"]) == []
+    # A Korean answer writes an English source's month names and number words as numbers.
+    english = ["Python 3.0 was released on 3 December 2008 by a five-member team."]
+    assert answering.unsupported_numbers("파이썬 3.0은 2008년 12월 3일에 5명이 출시했습니다. [1]", english) == []
+    assert answering.unsupported_numbers("2008년 11월 3일입니다. [1]", english) == ["11"]
 
 
 def test_names_that_no_source_mentions_are_flagged():
@@ -106,6 +110,9 @@ def test_names_and_figures_taken_from_an_uncited_passage_are_flagged():
     # What the question itself names, and words in no passage at all, are not borrowed.
     assert answering.borrowed_terms("Keras made Tensorflow easy to use. [1]", quoted, [0], asked) == []
     assert answering.borrowed_terms("The Keras library was created by Google. [2]", quoted, [1], "Keras 만든 곳은?") == []
+    # A capitalized function word opening a sentence names nothing, even if only [2] has "the".
+    quoted = ["A tool called 2to3 was provided to translate Python 2 code.", "Python is the name of the language."]
+    assert answering.borrowed_terms("The tool is 2to3. [1]", quoted, [0], "Which tool translates Python 2 code?") == []
 
     # Without a marker the answer is cited where its names and figures are, then checked.
     ps = [passage("BERT는 Google의 연구다보니 많은 회사들이 활용했습니다.", 1), passage("2018년 경에 Google에서 발표한 BERT", 2)]

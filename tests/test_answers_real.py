@@ -1,11 +1,28 @@
 """Answers with the real default models (EmbeddingGemma + Qwen2.5-Coder-1.5B via llama.cpp)."""
 
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 
 from assistant.answering import REFUSAL
+from assistant.engine import Engine
 from assistant.generation import Generator
 
 pytestmark = pytest.mark.real_models
+ENGLISH_DOC = Path(__file__).parent / "fixtures" / "python_history.en.md"
+
+
+@pytest.fixture(scope="module")
+def english_engine(real_engine, tmp_path_factory):
+    """The real models over one English document."""
+    work = tmp_path_factory.mktemp("english")
+    (work / "corpus").mkdir()
+    shutil.copy(ENGLISH_DOC, work / "corpus")
+    engine = Engine(replace(real_engine.settings, corpus_dir=work / "corpus", index_dir=work / "index"))
+    engine.build_index()
+    return engine
 
 
 def _cites_paragraph_with(answer, text):
@@ -26,6 +43,17 @@ def test_english_question_about_the_korean_essay_gets_an_english_answer(real_eng
     assert "attention is all you need" in a.answer.lower()
     assert _cites_paragraph_with(a, "Attention is all you need")
     assert sum(ch.isascii() for ch in a.answer) > 0.9 * len(a.answer)
+
+
+def test_english_document_is_answered_in_both_languages(english_engine):
+    # Its paragraphs are read sentence by sentence, "The" opening an answer is no borrowed
+    # name, and "3 December 2008" supports a Korean "2008년 12월 3일".
+    a = english_engine.ask("Which tool helped translate Python 2 code to Python 3?")
+    assert not a.abstained and "2to3" in a.answer
+    assert _cites_paragraph_with(a, "A tool called 2to3")
+    b = english_engine.ask("파이썬 3.0은 언제 출시되었나요?")
+    assert not b.abstained and b.language == "ko" and "2008" in b.answer
+    assert _cites_paragraph_with(b, "3 December 2008")
 
 
 @pytest.mark.parametrize("question, lang", [("What is the capital of Australia?", "en"), ("GPT-4의 파라미터 수는 몇 개인가요?", "ko")])
@@ -51,10 +79,6 @@ def test_extractive_backend_answers_instantly_with_a_citation(real_engine):
 
 
 def test_unloadable_generator_falls_back_to_extractive_with_a_notice(real_engine):
-    from dataclasses import replace
-
-    from assistant.engine import Engine
-
     engine = Engine(replace(real_engine.settings, generator_model="/nonexistent/model.gguf", hub=False))
     a = engine.ask("Google이 Tensorflow를 발표한 것은 몇 년 경인가요?")
     assert a.model == "extractive" and a.notice and "could not be loaded" in a.notice

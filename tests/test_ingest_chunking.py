@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant import morphology
 from assistant.chunking import ChunkingConfig, chunk_document
 from assistant.ingest import IngestError, load_document, read_text
 
@@ -30,6 +31,15 @@ def test_long_paragraphs_split_only_at_sentence_ends(essay):
     assert split, "the essay has paragraphs longer than 150 characters"
     for c in chunks:
         assert c.text.rstrip()[-1] in ".!?)" or c.text.rstrip().endswith("다"), c.text[-20:]
+
+
+def test_english_prose_is_split_into_sentences_and_korean_is_left_to_kiwi():
+    text = 'Adolphe A. Chaillet designed it. The U.S. Army used it in 1998. He said "Yes." Then Dr. Kim left. Python 3.0 came out.'
+    assert [text[s:e] for s, e in morphology.sentences(text)] == [
+        "Adolphe A. Chaillet designed it.", "The U.S. Army used it in 1998.", 'He said "Yes."', "Then Dr. Kim left.", "Python 3.0 came out."]
+    korean = "그러다가 2015년 경에 Google에서 Tensorflow를 발표했습니다. BERT는 GPT-3.5보다 작습니다."
+    assert [korean[s:e] for s, e in morphology.sentences(korean)] == [
+        "그러다가 2015년 경에 Google에서 Tensorflow를 발표했습니다.", "BERT는 GPT-3.5보다 작습니다."]
 
 
 def test_web_leftovers_are_not_content(essay):
