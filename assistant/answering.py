@@ -84,11 +84,7 @@ def borrowed_terms(answer: str, quoted: list[str], cited: list[int], asked: str)
 
 _NUMBER_WORDS = {
     w: str(i)
-    for words in (
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty",
-        "_ first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth",
-    )
-    for i, w in enumerate(words.split())
+    for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty".split())
 } | {"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80", "ninety": "90", "hundred": "100", "thousand": "1000"}
 _MONTHS = {m: str(i) for i, names in enumerate(("", "January Jan", "February Feb", "March Mar", "April Apr", "May", "June Jun", "July Jul", "August Aug", "September Sep Sept", "October Oct", "November Nov", "December Dec")) for m in names.split()}
 
@@ -100,6 +96,35 @@ def _numbers(text: str) -> set[str]:
     for word in re.findall(r"[A-Za-z]+", text):
         found.add(_MONTHS.get(word) or _NUMBER_WORDS.get(word.lower(), ""))
     return found - {""}
+
+
+_VERSIONED = re.compile(r"(?<![A-Za-z0-9])([A-Z][A-Za-z]*)[ -]?(\d+(?:\.\d+)*)(?![A-Za-z0-9]|\.\d)")
+
+
+def unknown_versions(question: str, texts: list[str]) -> list[str]:
+    """Numbered names in the question ("Apollo 13", "Python 3.12", "GPT-5") that no text
+    mentions. Asked about a sibling of what the documents cover, a small model answers with
+    the facts of the one they do cover."""
+    return [
+        f"{name} {number}"
+        for name, number in _VERSIONED.findall(question)
+        if not morphology.is_stopword(name) and name not in _MONTHS  # "July 20" may be "20 July"
+        and not any(re.search(rf"(?<![A-Za-z0-9]){name}[ -]?{re.escape(number)}(?![0-9])", t, re.IGNORECASE) for t in texts)
+    ]
+
+
+def stating_passage(term: str, quoted: list[str], asked: str) -> int | None:
+    """0-based number of a quoted passage with a sentence that holds ``term`` and at least
+    half the terms of the question ``asked``: one that states ``term`` as the answer ("The
+    lunar module, named Eagle, ..."), where a passage merely mentioning it ("Google released
+    Tensorflow") does not."""
+    wanted = set(morphology.terms(asked))
+    for n, text in enumerate(quoted):
+        for s, e in morphology.sentences(text):
+            sentence = text[s:e]
+            if citations.mentions(sentence, term) and 2 * len(wanted & set(morphology.terms(sentence))) >= len(wanted) > 0:
+                return n
+    return None
 
 
 def unsupported_numbers(answer: str, sources: list[str]) -> list[str]:

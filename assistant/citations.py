@@ -73,11 +73,11 @@ def attach(answer: str, passages: list[Passage]) -> tuple[str, list[Citation]]:
     text = clean_markers(answer, valid)
     if not numbers and passages and text:
         n = best_support(text, passages)
-        text = _append_marker(text, n)
+        text = append_marker(text, n)
         numbers = [n]
     return text, [Citation(n, passages[n - 1]) for n in numbers]
 
 
-def _append_marker(text: str, n: int) -> str:
-    stripped = text.rstrip()
-    return f"{stripped} [{n}]"
+def append_marker(text: str, n: int) -> str:
+    """``text`` citing passage ``n`` at its end as well."""
+    return f"{text.rstrip()} [{n}]".replace("] [", "][")

@@ -208,7 +208,11 @@ class Engine:
             timings["total_ms"] = (time.perf_counter() - started) * 1000
             return Answer(question, text, language, abstained, cites, passages, timings, model, query=query, **extra)
 
-        if not quoted or quoted[0].dense_score < self.settings.min_evidence:
+        if (
+            not quoted
+            or quoted[0].dense_score < self.settings.min_evidence
+            or answering.unknown_versions(question, [p.chunk.text for p in passages])
+        ):
             text = answering.REFUSAL[language]
             yield text, finish(text, True, [], "evidence-gate")
             return
@@ -253,7 +257,14 @@ class Engine:
         )
         if grounded:
             text, cites = citations.attach(raw, quoted)
-            grounded = not answering.borrowed_terms(text, texts, [c.n - 1 for c in cites], query)
+            # A name taken from a passage the answer does not cite is cited where that passage
+            # states it in answer to the question, and refused otherwise.
+            for term in answering.borrowed_terms(text, texts, [c.n - 1 for c in cites], query):
+                n = answering.stating_passage(term, texts, query)
+                if n is None:
+                    grounded = False
+                    break
+                text, cites = citations.attach(citations.append_marker(text, n + 1), quoted)
         if not grounded:
             text = answering.REFUSAL[language]
             yield text, finish(text, True, [], gen.model, notice=notice, **tokens)

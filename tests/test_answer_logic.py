@@ -101,6 +101,13 @@ def test_names_that_no_source_mentions_are_flagged():
     assert answering.unsupported_names("It was Google Brain [1].", sources) == []
 
 
+def test_numbered_names_the_passages_never_mention_are_flagged():
+    texts = ["Apollo 11 was launched in 1969. Python 3.0 came out in 2008 and GPT-3 in 2020."]
+    assert answering.unknown_versions("When did Apollo 12 launch? And Python 3.12?", texts) == ["Apollo 12", "Python 3.12"]
+    assert answering.unknown_versions("Apollo 11은 언제? GPT-3와 Python 3은? In 1969, on July 16?", texts) == []
+    assert answering.unknown_versions("What did Apollo 1 do?", texts) == ["Apollo 1"]
+
+
 def test_names_and_figures_taken_from_an_uncited_passage_are_flagged():
     quoted = ["Keras는 Tensorflow를 쉽게 쓰게 만든 라이브러리입니다.", "2015년 경에 Google에서 Tensorflow를 발표했습니다."]
     asked = "Who created Keras?"
@@ -113,6 +120,13 @@ def test_names_and_figures_taken_from_an_uncited_passage_are_flagged():
     # A capitalized function word opening a sentence names nothing, even if only [2] has "the".
     quoted = ["A tool called 2to3 was provided to translate Python 2 code.", "Python is the name of the language."]
     assert answering.borrowed_terms("The tool is 2to3. [1]", quoted, [0], "Which tool translates Python 2 code?") == []
+
+    # A passage that states the borrowed name next to what was asked is where it comes from.
+    quoted = ["Buzz Aldrin was the lunar module pilot, and Collins stayed in orbit.", "The lunar module, named Eagle, landed on July 20."]
+    assert answering.stating_passage("Eagle", quoted, "What was the lunar module called?") == 1
+    keras = ["Keras는 Tensorflow를 쉽게 쓰게 만든 라이브러리입니다.", "2015년 경에 Google에서 Tensorflow를 발표했습니다."]
+    assert answering.stating_passage("Google", keras, "Who created Keras?") is None
+    assert citations.append_marker("It was Eagle. [1]", 2) == "It was Eagle. [1][2]"
 
     # Without a marker the answer is cited where its names and figures are, then checked.
     ps = [passage("BERT는 Google의 연구다보니 많은 회사들이 활용했습니다.", 1), passage("2018년 경에 Google에서 발표한 BERT", 2)]
@@ -137,18 +151,20 @@ def test_chat_messages_in_gradio_6_form_become_plain_history():
 
 
 def test_answer_sets_are_well_formed():
-    """Both committed answer sets: unique ids, each gold quote is in the essay, and the mix
-    the eval needs (Korean and English, unanswerable questions)."""
+    """The committed answer sets: unique ids, each gold quote is in the set's documents, and
+    the mix the eval needs (Korean and English, unanswerable questions)."""
     from pathlib import Path
 
     from assistant.evaluation import load_items
 
     root = Path(__file__).resolve().parent.parent
+    data = root / "bench" / "data"
     essay = (root / "corpus" / "deep_learning_and_chatgpt.ko.txt").read_text(encoding="utf-8")
-    for name in ("essay_answers.jsonl", "essay_answers_heldout.jsonl"):
-        items = load_items(root / "bench" / "data" / name)
+    english = " ".join(f.read_text(encoding="utf-8") for f in sorted((data / "english").iterdir()))
+    for name, docs in (("essay_answers.jsonl", essay), ("essay_answers_heldout.jsonl", essay), ("english_answers.jsonl", english)):
+        items = load_items(data / name)
         assert len({i["id"] for i in items}) == len(items), name
         assert {i["lang"] for i in items} == {"ko", "en"}, name
         assert sum(not i["answerable"] for i in items) >= 8, name
         for i in items:
-            assert (i["gold"] in essay) if i["answerable"] else (i["gold"] is None and not i["facts"]), (name, i["id"])
+            assert (i["gold"] in docs) if i["answerable"] else (i["gold"] is None and not i["facts"]), (name, i["id"])

@@ -11,7 +11,7 @@ from assistant.engine import Engine
 from assistant.generation import Generator
 
 pytestmark = pytest.mark.real_models
-ENGLISH_DOC = Path(__file__).parent / "fixtures" / "python_history.en.md"
+ENGLISH_DOC = Path(__file__).resolve().parent.parent / "bench" / "data" / "english" / "python_history.en.md"
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +54,9 @@ def test_english_document_is_answered_in_both_languages(english_engine):
     b = english_engine.ask("파이썬 3.0은 언제 출시되었나요?")
     assert not b.abstained and b.language == "ko" and "2008" in b.answer
     assert _cites_paragraph_with(b, "3 December 2008")
+    # A version the document never mentions is refused before the model is asked.
+    c = english_engine.ask("When was Python 3.12 released?")
+    assert c.abstained and c.answer == REFUSAL["en"] and c.model == "evidence-gate"
 
 
 @pytest.mark.parametrize("question, lang", [("What is the capital of Australia?", "en"), ("GPT-4의 파라미터 수는 몇 개인가요?", "ko")])
