@@ -23,7 +23,7 @@ from .types import Chunk, Document
 class ChunkingConfig:
     max_chars: int = 800
     min_unit_chars: int = 25
-    version: int = 2  # bump when the rules change, so indexes rebuild (2: English sentences split)
+    version: int = 3  # bump when the rules change, so indexes rebuild (3: English sentences split)
 
     def as_dict(self) -> dict:
         return {"max_chars": self.max_chars, "min_unit_chars": self.min_unit_chars, "version": self.version}

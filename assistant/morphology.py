@@ -27,8 +27,8 @@ def kiwi():
     return Kiwi()
 
 
-# Kiwi splits Korean prose into sentences but leaves English prose whole: a candidate
-# break is end punctuation, space, then a capital (or an opening quote and a capital).
+# Kiwi splits Korean prose into sentences but leaves English prose whole. In an English
+# span, a candidate break is end punctuation, space, then a capital (or a quote and a capital).
 _EN_BREAK = re.compile(r"[.!?][\"'\u201d\u2019)\]]?\s+(?=[\"'\u201c\u2018(\[]?[A-Z])")
 # ...unless the period ends an initial ("A. Smith"), a dotted acronym ("U.S.") or one of these.
 _ABBREVIATION = re.compile(
@@ -44,7 +44,9 @@ def sentences(text: str) -> list[tuple[int, int]]:
     spans = []
     for sent in sents:
         start = sent.start
-        for m in _EN_BREAK.finditer(text, sent.start, sent.end):
+        # Korean spans are Kiwi's: "EPISODE Ⅱ. THE RED BULLET" in one is an album title.
+        english = language(text[sent.start : sent.end]) == "en"
+        for m in _EN_BREAK.finditer(text, sent.start, sent.end) if english else ():
             if m.group()[0] == "." and _ABBREVIATION.search(text, start, m.start()):
                 continue
             end = m.start() + len(m.group().rstrip())

@@ -40,6 +40,9 @@ def test_english_prose_is_split_into_sentences_and_korean_is_left_to_kiwi():
     korean = "그러다가 2015년 경에 Google에서 Tensorflow를 발표했습니다. BERT는 GPT-3.5보다 작습니다."
     assert [korean[s:e] for s, e in morphology.sentences(korean)] == [
         "그러다가 2015년 경에 Google에서 Tensorflow를 발표했습니다.", "BERT는 GPT-3.5보다 작습니다."]
+    # An English title inside a Korean sentence is not a sentence end: Kiwi decides there.
+    title = "방탄소년단은 첫 콘서트 ‘BTS 2014 LIVE TRILOGY: EPISODE Ⅱ. THE RED BULLET’를 시작으로 투어를 열었다."
+    assert morphology.sentences(title) == [(s.start, s.end) for s in morphology.kiwi().split_into_sents(title)]
 
 
 def test_web_leftovers_are_not_content(essay):
