@@ -101,16 +101,22 @@ def _numbers(text: str) -> set[str]:
 _VERSIONED = re.compile(r"(?<![A-Za-z0-9])([A-Z][A-Za-z]*)[ -]?(\d+(?:\.\d+)*)(?![A-Za-z0-9]|\.\d)")
 
 
+_ROMAN = dict(zip(map(str, range(1, 21)), "I II III IV V VI VII VIII IX X XI XII XIII XIV XV XVI XVII XVIII XIX XX".split()))
+
+
 def unknown_versions(question: str, texts: list[str]) -> list[str]:
-    """Numbered names in the question ("Apollo 13", "Python 3.12", "GPT-5") that no text
-    mentions. Asked about a sibling of what the documents cover, a small model answers with
-    the facts of the one they do cover."""
-    return [
-        f"{name} {number}"
-        for name, number in _VERSIONED.findall(question)
-        if not morphology.is_stopword(name) and name not in _MONTHS  # "July 20" may be "20 July"
-        and not any(re.search(rf"(?<![A-Za-z0-9]){name}[ -]?{re.escape(number)}(?![0-9])", t, re.IGNORECASE) for t in texts)
-    ]
+    """Numbered names in the question ("Apollo 13", "Python 3.12", "GPT-5") whose name the
+    texts use but never with that number. Asked about a sibling of what the documents
+    cover, a small model answers with the facts of the one they do cover."""
+    unknown = []
+    for name, number in _VERSIONED.findall(question):
+        if morphology.is_stopword(name) or name in _MONTHS:  # "July 20" may be "20 July"
+            continue
+        forms = re.escape(number) + (f"|{_ROMAN[number]}" if number in _ROMAN else "")  # "World War II"
+        numbered = re.compile(rf"(?<![A-Za-z0-9]){name}[ -]?(?:{forms})(?![0-9A-Za-z])", re.IGNORECASE)
+        if any(citations.mentions(t, name) for t in texts) and not any(numbered.search(t) for t in texts):
+            unknown.append(f"{name} {number}")
+    return unknown
 
 
 def stating_passage(term: str, quoted: list[str], asked: str) -> int | None:

@@ -106,6 +106,9 @@ def test_numbered_names_the_passages_never_mention_are_flagged():
     assert answering.unknown_versions("When did Apollo 12 launch? And Python 3.12?", texts) == ["Apollo 12", "Python 3.12"]
     assert answering.unknown_versions("Apollo 11은 언제? GPT-3와 Python 3은? In 1969, on July 16?", texts) == []
     assert answering.unknown_versions("What did Apollo 1 do?", texts) == ["Apollo 1"]
+    # A name the texts never use (a Korean text writes 아폴로 13호) or a Roman numeral is no sign.
+    assert answering.unknown_versions("What happened to Apollo 13?", ["아폴로 13호는 1970년에 발사되었다."]) == []
+    assert answering.unknown_versions("When did World War 2 end?", ["World War II ended in 1945."]) == []
 
 
 def test_names_and_figures_taken_from_an_uncited_passage_are_flagged():
