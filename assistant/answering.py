@@ -133,6 +133,14 @@ def stating_passage(term: str, quoted: list[str], asked: str) -> int | None:
     return None
 
 
+def stating_passages(answer: str, quoted: list[str], cited: list[int], asked: str) -> list[int] | None:
+    """0-based passages the answer must cite as well: for each name or figure it took from
+    an uncited passage (``borrowed_terms``), the passage stating it (``stating_passage``).
+    None when one of them is only mentioned there."""
+    found = [stating_passage(t, quoted, asked) for t in borrowed_terms(answer, quoted, cited, asked)]
+    return None if None in found else sorted(set(found))
+
+
 def unsupported_numbers(answer: str, sources: list[str]) -> list[str]:
     """Numbers in the answer that none of the sources (passages, question) contains. A
     small model asked about a figure the documents lack tends to invent one; a number

@@ -259,12 +259,12 @@ class Engine:
             text, cites = citations.attach(raw, quoted)
             # A name taken from a passage the answer does not cite is cited where that passage
             # states it in answer to the question, and refused otherwise.
-            for term in answering.borrowed_terms(text, texts, [c.n - 1 for c in cites], query):
-                n = answering.stating_passage(term, texts, query)
-                if n is None:
-                    grounded = False
-                    break
-                text, cites = citations.attach(citations.append_marker(text, n + 1), quoted)
+            also = answering.stating_passages(text, texts, [c.n - 1 for c in cites], query)
+            grounded = also is not None
+            if also:
+                for n in also:
+                    text = citations.append_marker(text, n + 1)
+                text, cites = citations.attach(text, quoted)
         if not grounded:
             text = answering.REFUSAL[language]
             yield text, finish(text, True, [], gen.model, notice=notice, **tokens)

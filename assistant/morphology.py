@@ -44,9 +44,9 @@ def sentences(text: str) -> list[tuple[int, int]]:
     spans = []
     for sent in sents:
         start = sent.start
+        breaks = list(_EN_BREAK.finditer(text, sent.start, sent.end))
         # Korean spans are Kiwi's: "EPISODE Ⅱ. THE RED BULLET" in one is an album title.
-        english = language(text[sent.start : sent.end]) == "en"
-        for m in _EN_BREAK.finditer(text, sent.start, sent.end) if english else ():
+        for m in breaks if breaks and language(text[sent.start : sent.end]) == "en" else ():
             if m.group()[0] == "." and _ABBREVIATION.search(text, start, m.start()):
                 continue
             end = m.start() + len(m.group().rstrip())

@@ -48,19 +48,24 @@ def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()
 
 
-@pytest.fixture(scope="session")
-def real_engine(tmp_path_factory):
-    """An engine with the real embedding model over a copy of the essay corpus."""
+def indexed_engine(work: Path, *documents: Path):
+    """An engine with the real models over copies of ``documents``, indexed in ``work``."""
     from assistant.config import Settings
     from assistant.engine import Engine
 
-    work = tmp_path_factory.mktemp("real")
     corpus = work / "corpus"
     corpus.mkdir()
-    shutil.copy(ESSAY, corpus / ESSAY.name)
+    for doc in documents:
+        shutil.copy(doc, corpus / doc.name)
     engine = Engine(Settings.from_env(corpus_dir=corpus, index_dir=work / "index"))
     engine.build_index()
     return engine
+
+
+@pytest.fixture(scope="session")
+def real_engine(tmp_path_factory):
+    """An engine with the real embedding model over a copy of the essay corpus."""
+    return indexed_engine(tmp_path_factory.mktemp("real"), ESSAY)
 
 
 @pytest.fixture

@@ -1,8 +1,6 @@
 """Answers with the real default models (EmbeddingGemma + Qwen2.5-Coder-1.5B via llama.cpp)."""
 
-import shutil
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -10,19 +8,16 @@ from assistant.answering import REFUSAL
 from assistant.engine import Engine
 from assistant.generation import Generator
 
+from .conftest import ROOT, indexed_engine
+
 pytestmark = pytest.mark.real_models
-ENGLISH_DOC = Path(__file__).resolve().parent.parent / "bench" / "data" / "english" / "python_history.en.md"
+ENGLISH_DOC = ROOT / "bench" / "data" / "english" / "python_history.en.md"
 
 
 @pytest.fixture(scope="module")
-def english_engine(real_engine, tmp_path_factory):
+def english_engine(tmp_path_factory):
     """The real models over one English document."""
-    work = tmp_path_factory.mktemp("english")
-    (work / "corpus").mkdir()
-    shutil.copy(ENGLISH_DOC, work / "corpus")
-    engine = Engine(replace(real_engine.settings, corpus_dir=work / "corpus", index_dir=work / "index"))
-    engine.build_index()
-    return engine
+    return indexed_engine(tmp_path_factory.mktemp("english"), ENGLISH_DOC)
 
 
 def _cites_paragraph_with(answer, text):
