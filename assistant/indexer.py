@@ -24,7 +24,7 @@ from .types import BuildReport, Chunk
 
 log = logging.getLogger(__name__)
 
-LEXICAL_ANALYZER = "kiwi-content-morphemes-v1"
+LEXICAL_ANALYZER = "kiwi-content-morphemes-v2"  # v2: a period after a Latin word is split off
 
 
 @dataclass(frozen=True)

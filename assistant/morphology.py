@@ -84,15 +84,22 @@ def _stem(word: str) -> str:
     return word
 
 
+# Kiwi reads a Latin word followed by a period as one odd token, and sometimes splits it:
+# "by Google." gives "G" + "oogle.", "met Armstrong." gives "Arms" + "trong.", so the last
+# word of every English sentence was lost to search. A space before that period avoids it;
+# "U.S." and "e.g." (one letter before each period) are left alone.
+_WORD_PERIOD = re.compile(r"(?<=[A-Za-z]{2})\.")
+
+
 def terms(text: str) -> list[str]:
     """Search terms of one text: lower-cased content morphemes."""
     with _lock:
-        return _terms(kiwi().tokenize(text))
+        return _terms(kiwi().tokenize(_WORD_PERIOD.sub(" .", text)))
 
 
 def terms_batch(texts: list[str]) -> list[list[str]]:
     with _lock:
-        return [_terms(toks) for toks in kiwi().tokenize(texts)]
+        return [_terms(toks) for toks in kiwi().tokenize([_WORD_PERIOD.sub(" .", t) for t in texts])]
 
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")

@@ -45,6 +45,13 @@ def test_english_prose_is_split_into_sentences_and_korean_is_left_to_kiwi():
     assert morphology.sentences(title) == [(s.start, s.end) for s in morphology.kiwi().split_into_sents(title)]
 
 
+def test_the_last_word_of_an_english_sentence_is_a_search_term():
+    # Kiwi alone turns "Google." into "G" + "oogle." and "Armstrong." into "Arms" + "trong.".
+    assert morphology.terms("It was built by Google.") == ["built", "google"]
+    assert morphology.terms_batch(["He met Armstrong.", "Google에서 발표했습니다."]) == [["met", "armstrong"], ["google", "발표"]]
+    assert "u.s." in morphology.terms("the U.S. army")  # initials keep their periods
+
+
 def test_web_leftovers_are_not_content(essay):
     kinds = [b.kind for b in essay.blocks]
     chunks = chunk_document(essay, ChunkingConfig())
