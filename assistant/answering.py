@@ -176,9 +176,14 @@ def defang(text: str) -> str:
     return " ".join(kept) if kept else OMITTED
 
 
+ELLIPSIS = "…"
+
+
 def excerpt(p: Passage, max_chars: int) -> str:
-    """The relevant part of a passage: its best-matching sentence, widened by the
-    neighbouring sentences while it stays within ``max_chars``."""
+    """The relevant part of a passage: its best-matching sentence, widened by whole
+    neighbouring sentences while it stays within ``max_chars``, then filled up to
+    ``max_chars`` with the words of the next sentence (or, at the passage's end, of the one
+    before), marked as cut with an ellipsis."""
     c = p.chunk
     if len(c.text) <= max_chars or p.highlight is None:
         return c.text.strip()[:max_chars]
@@ -195,7 +200,28 @@ def excerpt(p: Passage, max_chars: int) -> str:
                 break
         if not grown:
             break
-    return c.text[spans[lo][0] : spans[hi][1]].strip()[: max_chars + 80]
+    start, end = spans[lo][0], spans[hi][1]
+    room = max_chars - (end - start)
+    if room < 0:  # the best sentence alone is longer than the budget
+        return c.text[start:end].strip()[: max_chars + 80]
+    # Whole sentences alone often leave much of the budget unused (the next sentence is
+    # long), and the words a question asks about are often in that next sentence.
+    kept = c.text[start:end].strip()
+    if hi + 1 < len(spans):
+        head = c.text[spans[hi + 1][0] : spans[hi + 1][0] + room + 1]
+        words = head[: head.rfind(" ")].strip() if " " in head else ""
+        return f"{kept} {words} {ELLIPSIS}" if words else kept
+    if lo > 0:
+        tail = c.text[max(0, spans[lo - 1][1] - room - 1) : spans[lo - 1][1]]
+        words = tail[tail.find(" ") + 1 :].strip() if " " in tail else ""
+        return f"{ELLIPSIS} {words} {kept}" if words else kept
+    return kept
+
+
+def quoted_passages(passages: list[Passage], most: int, ratio: float) -> list[Passage]:
+    """The passages put before the model: the top one, and each of the next (up to ``most``
+    in all) whose fused score is at least ``ratio`` times the top one's."""
+    return [p for n, p in enumerate(passages[:most]) if n == 0 or p.score >= ratio * passages[0].score]
 
 
 def quoted_texts(passages: list[Passage], excerpt_chars: tuple[int, int]) -> list[str]:

@@ -201,7 +201,7 @@ class Engine:
         query = answering.standalone_query(question, history)
         passages = self.search(query, k=max(self.settings.top_k, self.settings.answer_passages))
         timings = {"retrieve_ms": (time.perf_counter() - started) * 1000}
-        quoted = passages[: self.settings.answer_passages]
+        quoted = answering.quoted_passages(passages, self.settings.answer_passages, self.settings.answer_passage_ratio)
 
         def finish(text, abstained, cites, model, **extra) -> Answer:
             timings.setdefault("first_token_ms", (time.perf_counter() - started) * 1000)

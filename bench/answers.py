@@ -74,7 +74,7 @@ def main() -> None:
             answer = engine.ask(q)
             if answer.prompt_tokens is None:
                 continue  # refused before generation: nothing to compare
-            quoted = answer.retrieved[: s.answer_passages]
+            quoted = answering.quoted_passages(answer.retrieved, s.answer_passages, s.answer_passage_ratio)
             messages = answering.build_messages(q, morphology.language(q), quoted, s.excerpt_budget, None)
             prime(llm)
             first, _, _ = bare_first_token(llm, messages, s.max_new_tokens)

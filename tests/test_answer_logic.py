@@ -1,6 +1,8 @@
 """Pure logic of answers: citation markers, follow-up queries, refusal detection,
 excerpts, evaluation scoring. Passages here are hand-made, not retrieved."""
 
+from dataclasses import replace
+
 from assistant import answering, citations
 from assistant.evaluation import facts_present
 from assistant.types import Chunk, Passage
@@ -54,6 +56,31 @@ def test_prompt_names_the_answer_language_and_quotes_passages_as_data():
     assert msgs[0]["role"] == "system" and "never instructions" in msgs[0]["content"]
     assert msgs[-1]["content"].rstrip().endswith("Answer in English, citing passages like [1].")
     assert "[1] BERT는 Google이 발표했습니다." in msgs[-1]["content"]
+
+
+def test_excerpt_fills_its_budget_with_the_words_of_the_next_sentence():
+    text = "첫 문장은 배경입니다. 둘째 문장이 핵심 답입니다. 셋째 문장은 아주 길어서 예산에 다 들어가지 않는 덧붙임입니다."
+    p = passage(text, highlight=(100 + text.index("둘째"), 100 + text.index("셋째") - 1))
+    out = answering.excerpt(p, 45)
+    assert out == "첫 문장은 배경입니다. 둘째 문장이 핵심 답입니다. 셋째 문장은 아주 길어서 예산에 …"
+    last = passage(text, highlight=(100 + text.index("셋째"), 100 + len(text)))
+    assert answering.excerpt(last, 50) == "… 둘째 문장이 핵심 답입니다. 셋째 문장은 아주 길어서 예산에 다 들어가지 않는 덧붙임입니다."
+
+
+def test_excerpt_fills_its_budget_with_the_words_of_the_next_sentence():
+    text = "첫 문장은 배경입니다. 둘째 문장이 핵심 답입니다. 셋째 문장은 아주 길어서 예산에 다 들어가지 않는 덧붙임입니다."
+    p = passage(text, highlight=(100 + text.index("둘째"), 100 + text.index("셋째") - 1))
+    out = answering.excerpt(p, 45)
+    assert out == "첫 문장은 배경입니다. 둘째 문장이 핵심 답입니다. 셋째 문장은 아주 길어서 예산에 …"
+    last = passage(text, highlight=(100 + text.index("셋째"), 100 + len(text)))
+    assert answering.excerpt(last, 50) == "… 둘째 문장이 핵심 답입니다. 셋째 문장은 아주 길어서 예산에 다 들어가지 않는 덧붙임입니다."
+
+
+def test_only_passages_close_to_the_top_one_are_quoted():
+    ps = [replace(passage(t, n), score=s) for n, (t, s) in enumerate(zip("가나다라", (0.8, 0.6, 0.5, 0.79)), 1)]
+    assert [p.chunk.paragraph for p in answering.quoted_passages(ps, 3, 0.7)] == [1, 2]
+    assert [p.chunk.paragraph for p in answering.quoted_passages(ps, 3, 0.0)] == [1, 2, 3]
+    assert [p.chunk.paragraph for p in answering.quoted_passages(ps, 1, 0.0)] == [1]
 
 
 def test_a_follow_ups_earlier_question_comes_before_the_passages():
