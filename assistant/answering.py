@@ -14,6 +14,11 @@ REFUSAL = {
 }
 LANGUAGE_NAME = {"ko": "Korean", "en": "English"}
 SENTINEL = "NOT_FOUND"
+# The last line of the request when it is made again (see ``off_target``).
+INSIST = {
+    "ko": "Answer in Korean (한국어로 답하세요) with what the passages state, not the question's words, citing passages like [1].",
+    "en": "Answer in English with what the passages state, not the question's words, citing passages like [1].",
+}
 
 SYSTEM = (
     "You answer questions using only the numbered passages the user quotes. The passages are "
@@ -52,6 +57,33 @@ def standalone_query(question: str, history: list[dict] | None) -> str:
 
 def is_refusal(text: str) -> bool:
     return bool(_REFUSAL_TEXT.search(text))
+
+
+# Question words: a question with one asks for something its own words do not hold.
+_ASKING = re.compile(
+    r"\b(?:what|which|who|whom|whose|when|where|why|how)\b|무엇|뭐|누구|누가|언제|어디|어느|어떤|어떻게|얼마|몇|왜",
+    re.IGNORECASE,
+)
+
+
+def echoes(reply: str, question: str) -> bool:
+    """Whether ``reply`` gives a wh-question back instead of answering it: it uses no
+    content word the question does not, and nearly all of those it does ("지금은 ... 얼마가
+    들어간 모델을 사용할 수 있다고 하나요."; "The authors of the paper are [1]."). An
+    answer to "A or B?" drops one of them; a yes/no question may be answered in its words."""
+    asked, said = set(morphology.terms(question)), set(morphology.terms(citations.strip_markers(reply)))
+    return bool(_ASKING.search(question)) and said <= asked and len(asked - said) <= len(asked) // 5
+
+
+def off_target(reply: str, question: str, language: str) -> str | None:
+    """Why a reply is worth asking again for: "language" when it is written in the other
+    language, "echo" when it ``echoes`` the question, which a small model sometimes does."""
+    text = citations.strip_markers(reply)
+    if not text or is_refusal(text):
+        return None
+    if morphology.language(text) != language:
+        return "language"
+    return "echo" if echoes(text, question) else None
 
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -231,17 +263,21 @@ def quoted_texts(passages: list[Passage], excerpt_chars: tuple[int, int]) -> lis
 
 
 def build_messages(
-    question: str, language: str, passages: list[Passage], excerpt_chars: tuple[int, int], previous: str | None
+    question: str,
+    language: str,
+    passages: list[Passage],
+    excerpt_chars: tuple[int, int],
+    previous: str | None,
+    insist: bool = False,
 ) -> list[dict]:
     """System rules (a fixed prefix llama.cpp keeps cached) and the quoted passages. Prompt
     processing dominates the wait on a CPU, so only excerpts around each passage's best
-    sentence are sent: ``excerpt_chars`` = (top passage, each other passage)."""
+    sentence are sent: ``excerpt_chars`` = (top passage, each other passage). ``insist``: the
+    request once more, for a reply that was ``off_target``."""
     quoted = "\n".join(f"[{n}] {text}" for n, text in enumerate(quoted_texts(passages, excerpt_chars), 1))
     # A follow-up's earlier question goes first: placed next to the new question, the 1.5B
     # model answered the earlier one again.
     context = f"Earlier question: {previous}\n\n" if previous else ""
-    user = (
-        f"{context}Passages:\n{quoted}\n\nQuestion: {question}\n"
-        f"Answer in {LANGUAGE_NAME[language]}, citing passages like [1]."
-    )
+    ask = INSIST[language] if insist else f"Answer in {LANGUAGE_NAME[language]}, citing passages like [1]."
+    user = f"{context}Passages:\n{quoted}\n\nQuestion: {question}\n{ask}"
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]

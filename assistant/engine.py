@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import replace
 from collections.abc import Callable, Iterator
 from functools import cached_property
 from pathlib import Path
@@ -170,6 +171,23 @@ class Engine:
         return text
 
     # -- answers -------------------------------------------------------------------
+    @staticmethod
+    def _reply(gen: Generator, prompt: Prompt, stop, timings: dict, started: float):
+        """Stream one reply: yields ``(cleaned text so far, None)``, returns ``(raw, pieces)``."""
+        raw, pieces = "", 0
+        valid = set(range(1, len(prompt.passages) + 1))
+        for piece in gen.stream(prompt, stop):
+            timings.setdefault("first_token_ms", (time.perf_counter() - started) * 1000)
+            pieces += 1
+            raw += piece
+            # Hold back text that may still turn out to be the refusal sentinel.
+            if answering.SENTINEL.startswith(raw.strip()[: len(answering.SENTINEL)]) and len(raw.strip()) <= len(answering.SENTINEL):
+                continue
+            if answering.is_refusal(raw):
+                break
+            yield citations.clean_markers(raw, valid), None
+        return raw, pieces
+
     def generator(self, backend: str | None = None) -> Generator:
         """The process-wide generator for ``backend`` (default: the configured one)."""
         backend = backend or self.settings.generator
@@ -232,18 +250,15 @@ class Engine:
             passages=quoted,
             max_tokens=self.settings.max_new_tokens,
         )
-        raw, pieces = "", 0
-        for piece in gen.stream(prompt, stop):
-            if pieces == 0:
-                timings["first_token_ms"] = (time.perf_counter() - started) * 1000
-            pieces += 1
-            raw += piece
-            # Hold back text that may still turn out to be the refusal sentinel.
-            if answering.SENTINEL.startswith(raw.strip()[: len(answering.SENTINEL)]) and len(raw.strip()) <= len(answering.SENTINEL):
-                continue
-            if answering.is_refusal(raw):
-                break
-            yield citations.clean_markers(raw, set(range(1, len(quoted) + 1))), None
+        raw, pieces = yield from self._reply(gen, prompt, stop, timings, started)
+        miss = None if gen.name == "extractive" or (stop and stop.is_set()) else answering.off_target(raw, question, language)
+        if miss:
+            # Ask once more, saying so; a reply in the other language must now begin in this
+            # one. The prompt differs only in its last line, so llama.cpp reuses the rest.
+            messages = answering.build_messages(question, language, quoted, self.settings.excerpt_budget, previous, insist=True)
+            retry = replace(prompt, messages=messages, opening=language if miss == "language" else None)
+            raw, more = yield from self._reply(gen, retry, stop, timings, started)
+            pieces += more
         tokens = dict(prompt_tokens=gen.count_tokens(prompt), completion_tokens=pieces)
         # Whole passages count as sources, not only the excerpts the model read: a figure the
         # model recalls that the cited passage does state is a grounded answer.
@@ -252,6 +267,7 @@ class Engine:
         grounded = (
             citations.strip_markers(raw)  # nothing but markers is no answer
             and not answering.is_refusal(raw)
+            and not answering.echoes(raw, question)  # still the question's words, asked again
             and not answering.unsupported_numbers(raw, sources)
             and not answering.unsupported_names(raw, sources)
         )

@@ -12,8 +12,10 @@ shared by two generations at once.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,16 +33,23 @@ BACKENDS = ("llama", "transformers", "extractive")
 NO_REPEAT_PENALTY = 1.0
 
 
+# The letters a reply may begin with when it must be in a given language: Hangul, or a
+# Latin letter or digit (GBNF / regex character-class ranges).
+OPENING = {"ko": "가-힣", "en": "A-Za-z0-9"}
+
+
 @dataclass(frozen=True)
 class Prompt:
     """What a backend needs: chat messages for a language model, and the structured
-    question and passages for the extractive backend."""
+    question and passages for the extractive backend. ``opening``: a language whose
+    letters (``OPENING``) the reply must begin with."""
 
     messages: list[dict]
     question: str
     language: str
     passages: list[Passage] = field(default_factory=list)
     max_tokens: int = 160
+    opening: str | None = None
 
 
 class Generator:
@@ -87,11 +96,18 @@ class LlamaGenerator(Generator):
             temperature=0.0,
             top_k=1,
             repeat_penalty=NO_REPEAT_PENALTY,
+            grammar=self._grammar(prompt.opening) if prompt.opening else None,
             stream=True,
         ):
             text = part["choices"][0]["delta"].get("content")
             if text:
                 yield text
+
+    @functools.cache
+    def _grammar(self, language: str):
+        from llama_cpp import LlamaGrammar
+
+        return LlamaGrammar.from_string(f"root ::= [{OPENING[language]}] [^\\x00]*", verbose=False)
 
     def count_tokens(self, prompt: Prompt) -> int:
         from llama_cpp.llama_chat_format import format_chatml
@@ -125,16 +141,26 @@ class TransformersGenerator(Generator):
     def count_tokens(self, prompt: Prompt) -> int:
         return int(self._inputs(prompt)["input_ids"].shape[1])
 
+    @functools.cache
+    def _opening_ids(self, language: str) -> list[int]:
+        """Token ids whose text begins with a letter of ``language``."""
+        first = re.compile(f"[{OPENING[language]}]")
+        return [i for i in range(len(self.tokenizer)) if first.match(self.tokenizer.decode([i]))]
+
     def _stream(self, prompt: Prompt) -> Iterator[str]:
-        from transformers import TextIteratorStreamer
+        from transformers import LogitsProcessorList, TextIteratorStreamer
 
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         inputs = self._inputs(prompt)
+        extra = {}
+        if prompt.opening:
+            extra["logits_processor"] = LogitsProcessorList([_Opening(self._opening_ids(prompt.opening), inputs["input_ids"].shape[1])])
         worker = threading.Thread(
             target=self.lm.generate,
             kwargs={
                 **inputs, "streamer": streamer, "max_new_tokens": prompt.max_tokens, "do_sample": False,
                 "repetition_penalty": NO_REPEAT_PENALTY,  # overrides a model's generation_config
+                **extra,
             },
             daemon=True,
         )
@@ -143,6 +169,20 @@ class TransformersGenerator(Generator):
             if text:
                 yield text
         worker.join()
+
+
+class _Opening:
+    """A logits processor that allows only ``allowed`` token ids as the first new token."""
+
+    def __init__(self, allowed: list[int], prompt_length: int):
+        self.allowed, self.prompt_length = allowed, prompt_length
+
+    def __call__(self, input_ids, scores):
+        if input_ids.shape[1] != self.prompt_length:
+            return scores
+        masked = scores.new_full(scores.shape, float("-inf"))
+        masked[:, self.allowed] = scores[:, self.allowed]
+        return masked
 
 
 class ExtractiveGenerator(Generator):

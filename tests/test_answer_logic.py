@@ -83,6 +83,35 @@ def test_only_passages_close_to_the_top_one_are_quoted():
     assert [p.chunk.paragraph for p in answering.quoted_passages(ps, 1, 0.0)] == [1]
 
 
+def test_replies_in_the_other_language_or_restating_the_question_are_off_target():
+    q = "지금은 코드 몇 줄만으로 학습에 얼마가 들어간 모델을 사용할 수 있다고 하나요?"
+    assert answering.off_target("네, 지금은 코드 몇 줄만으로 학습에 얼마가 들어간 모델을 사용할 수 있다고 하나요. [1]", q, "ko") == "echo"
+    assert not answering.off_target("지금은 코드 몇 줄만으로 몇백억원이 들어간 모델을 사용할 수 있습니다. [1]", q, "ko")
+    assert answering.off_target("Deep learning became a standard in Computer Vision. [1]", "딥러닝이 필수가 된 분야는 어디인가요?", "ko") == "language"
+    assert not answering.off_target("Deep learning이 필수가 된 분야는 Computer Vision입니다. [1]", "딥러닝이 필수가 된 분야는 어디인가요?", "ko")
+    assert answering.off_target("330m (330m) [1]", "에펠탑의 높이는 얼마인가요?", "ko") == "language"
+    assert answering.off_target("BERT는 Google이 발표했습니다. [1]", "Who released BERT?", "en") == "language"
+    for reply in ("NOT_FOUND", "[1]", ""):  # nothing to ask again for: refused as it is
+        assert not answering.off_target(reply, "Who released BERT?", "en")
+
+
+def test_a_wh_question_given_back_is_an_echo_but_a_choice_or_yes_no_answer_is_not():
+    q = "Who are the authors of the Attention Is All You Need paper?"
+    assert answering.echoes("The authors of the Attention Is All You Need paper are [1].", q)
+    assert not answering.echoes("The authors are Vaswani and others [1].", q)
+    assert not answering.echoes("BERT came first [1].", "Which came first, BERT or GPT?")
+    assert not answering.echoes("Yes, GPT-2 is decoder-based [1].", "Is GPT-2 decoder-based?")
+
+
+def test_the_request_made_again_insists_on_the_language_and_the_passages_words():
+    ps = [passage("BERT는 Google이 발표했습니다.")]
+    first = answering.build_messages("BERT는 누가 발표했나요?", "ko", ps, (200, 100), None)
+    again = answering.build_messages("BERT는 누가 발표했나요?", "ko", ps, (200, 100), None, insist=True)
+    assert again[-1]["content"].endswith(answering.INSIST["ko"]) and "한국어" in answering.INSIST["ko"]
+    # Everything before the last line is the same, so llama.cpp reuses it.
+    assert first[-1]["content"].rsplit("\n", 1)[0] == again[-1]["content"].rsplit("\n", 1)[0]
+
+
 def test_a_follow_ups_earlier_question_comes_before_the_passages():
     user = answering.build_messages("Who released it?", "en", [passage("BERT는 Google이 발표했습니다.")], (200, 100), "What is BERT?")[-1]["content"]
     assert user.startswith("Earlier question: What is BERT?\n\nPassages:\n[1] ")

@@ -1,12 +1,13 @@
 """Answers with the real default models (EmbeddingGemma + Qwen2.5-Coder-1.5B via llama.cpp)."""
 
+import re
 from dataclasses import replace
 
 import pytest
 
-from assistant.answering import REFUSAL
+from assistant.answering import INSIST, REFUSAL
 from assistant.engine import Engine
-from assistant.generation import Generator
+from assistant.generation import Generator, Prompt
 
 from .conftest import ROOT, indexed_engine
 
@@ -112,16 +113,19 @@ def test_cli_ask_batch_echoes_ids_in_order(real_engine, tmp_path):
 
 
 class FakeGenerator(Generator):
-    """A fake backend that replies with fixed text, for the engine's checks on answers."""
+    """A fake backend that gives fixed replies in turn (the last one from then on), for the
+    engine's checks on answers; it keeps the prompts it was given."""
 
     name = model = "fake"
 
-    def __init__(self, reply: str):
+    def __init__(self, *replies: str):
         super().__init__()
-        self.reply = reply
+        self.replies = list(replies)
+        self.prompts = []
 
     def _stream(self, prompt):
-        yield self.reply
+        self.prompts.append(prompt)
+        yield self.replies[min(len(self.prompts), len(self.replies)) - 1]
 
 
 @pytest.mark.parametrize("reply", ["[1]", "  [1][2] ", "NOT_FOUND"])
@@ -129,3 +133,37 @@ def test_a_reply_with_no_answer_text_becomes_the_refusal(real_engine, monkeypatc
     monkeypatch.setattr(real_engine, "generator", lambda backend=None: FakeGenerator(reply))
     answer = real_engine.ask("When did Google release TensorFlow?")
     assert answer.abstained and answer.answer == "I could not find the answer in the documents."
+
+
+def test_a_reply_in_the_other_language_is_asked_for_again(real_engine, monkeypatch):
+    fake = FakeGenerator("Google released TensorFlow around 2015. [1]", "Google이 2015년 경에 Tensorflow를 발표했습니다. [1]")
+    monkeypatch.setattr(real_engine, "generator", lambda backend=None: fake)
+    answer = real_engine.ask("Tensorflow는 누가 발표했나요?")
+    assert len(fake.prompts) == 2 and fake.prompts[1].messages[-1]["content"].endswith(INSIST["ko"])
+    assert fake.prompts[0].opening is None and fake.prompts[1].opening == "ko"  # must now begin in Korean
+    assert not answer.abstained and answer.answer.startswith("Google이 2015년") and answer.citations
+    fake = FakeGenerator("Google released TensorFlow around 2015. [1]")
+    monkeypatch.setattr(real_engine, "generator", lambda backend=None: fake)
+    assert not real_engine.ask("Who released TensorFlow?").abstained and len(fake.prompts) == 1
+
+
+def test_the_llama_backend_begins_a_reply_in_the_language_it_is_told_to(real_engine):
+    gen = real_engine.generator("llama")
+    messages = [{"role": "user", "content": "Say hello to the world in English."}]
+    for language, first in (("ko", "[가-힣]"), ("en", "[A-Za-z0-9]")):
+        reply = "".join(gen.stream(Prompt(messages, "", language, max_tokens=6, opening=language)))
+        assert re.match(first, reply), reply
+
+
+SMALL_GGUF = "Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+
+
+def test_transformers_backend_loads_a_gguf_file_and_streams_an_answer(real_engine):
+    # The small file keeps this short: transformers dequantizes it (gguf_file=) to float32.
+    engine = Engine(replace(real_engine.settings, generator_model=SMALL_GGUF))
+    a = engine.ask("Google이 Tensorflow를 발표한 것은 몇 년 경인가요?", generator="transformers")
+    assert a.model == SMALL_GGUF and a.notice is None  # not the extractive fallback
+    assert not a.abstained and "2015" in a.answer and a.citations and a.prompt_tokens
+    gen = engine.generator("transformers")
+    messages = [{"role": "user", "content": "Say hello to the world in English."}]
+    assert re.match("[가-힣]", "".join(gen.stream(Prompt(messages, "", "ko", max_tokens=4, opening="ko"))))
