@@ -66,7 +66,7 @@ class Settings:
     answer_passages: int = 3  # most passages quoted to the model
     # A passage after the first is quoted only when its fused score is at least this share of
     # the top one's: the gold passage ranked second scored 0.74-0.96 of the top (all sets), and
-    # each extra passage costs prompt tokens, which a CPU reads at about 45 tokens/s.
+    # each extra passage costs prompt tokens, which 2 CPU cores read at 36-45 tokens/s.
     answer_passage_ratio: float = 0.7
     excerpt_chars: int = 260  # of the top passage, around its best sentence
     excerpt_chars_other: int = 100  # of each other quoted passage
