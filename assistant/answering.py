@@ -234,11 +234,11 @@ def excerpt(p: Passage, max_chars: int) -> str:
             break
     start, end = spans[lo][0], spans[hi][1]
     room = max_chars - (end - start)
+    kept = c.text[start:end].strip()
     if room < 0:  # the best sentence alone is longer than the budget
-        return c.text[start:end].strip()[: max_chars + 80]
+        return kept[: max_chars + 80]
     # Whole sentences alone often leave much of the budget unused (the next sentence is
     # long), and the words a question asks about are often in that next sentence.
-    kept = c.text[start:end].strip()
     if hi + 1 < len(spans):
         head = c.text[spans[hi + 1][0] : spans[hi + 1][0] + room + 1]
         words = head[: head.rfind(" ")].strip() if " " in head else ""

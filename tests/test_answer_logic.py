@@ -67,15 +67,6 @@ def test_excerpt_fills_its_budget_with_the_words_of_the_next_sentence():
     assert answering.excerpt(last, 50) == "… 둘째 문장이 핵심 답입니다. 셋째 문장은 아주 길어서 예산에 다 들어가지 않는 덧붙임입니다."
 
 
-def test_excerpt_fills_its_budget_with_the_words_of_the_next_sentence():
-    text = "첫 문장은 배경입니다. 둘째 문장이 핵심 답입니다. 셋째 문장은 아주 길어서 예산에 다 들어가지 않는 덧붙임입니다."
-    p = passage(text, highlight=(100 + text.index("둘째"), 100 + text.index("셋째") - 1))
-    out = answering.excerpt(p, 45)
-    assert out == "첫 문장은 배경입니다. 둘째 문장이 핵심 답입니다. 셋째 문장은 아주 길어서 예산에 …"
-    last = passage(text, highlight=(100 + text.index("셋째"), 100 + len(text)))
-    assert answering.excerpt(last, 50) == "… 둘째 문장이 핵심 답입니다. 셋째 문장은 아주 길어서 예산에 다 들어가지 않는 덧붙임입니다."
-
-
 def test_only_passages_close_to_the_top_one_are_quoted():
     ps = [replace(passage(t, n), score=s) for n, (t, s) in enumerate(zip("가나다라", (0.8, 0.6, 0.5, 0.79)), 1)]
     assert [p.chunk.paragraph for p in answering.quoted_passages(ps, 3, 0.7)] == [1, 2]
