@@ -28,11 +28,14 @@ SYSTEM = (
     f"If the passages do not state the answer, reply only: {SENTINEL}"
 )
 
-# Words that lean on an earlier turn ("it", "그건", ...). A question using one, or a very
-# short question, is searched together with the previous question.
+# Words that lean on an earlier turn: pronouns ("it", "그건", ...) and comparisons with
+# something said before ("something similar", "비슷한", "also"). A question using one, or a
+# very short question, is searched together with the previous question.
 _ANAPHORA = re.compile(
-    r"\b(it|its|it's|they|them|their|this|that|these|those|he|she|his|her|him|there|the same|the former|the latter)\b"
-    r"|(그것|그건|그게|그거|그걸|그는|그가|그의|그녀|그들|그분|그곳|거기|이것|이건|이게|저것|해당|위의|앞의|앞서|그\s)",
+    r"\b(it|its|it's|they|them|their|this|that|these|those|he|she|his|her|him|there|the same|the former|the latter"
+    r"|similar|also|another|else|earlier|previous)\b"
+    r"|(그것|그건|그게|그거|그걸|그는|그가|그의|그녀|그들|그분|그곳|거기|이것|이건|이게|저것|해당|위의|앞의|앞서|그\s"
+    r"|비슷|유사|마찬가지|역시|이전)",
     re.IGNORECASE,
 )
 _REFUSAL_TEXT = re.compile(

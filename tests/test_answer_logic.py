@@ -35,6 +35,15 @@ def test_follow_ups_are_searched_with_the_question_they_refer_to():
     assert answering.standalone_query("그건 누가 발표했나요?", None) == "그건 누가 발표했나요?"
 
 
+def test_a_comparison_with_the_earlier_turn_is_a_follow_up():
+    en = [{"role": "user", "content": "What is BERT?"}, {"role": "assistant", "content": "A model."}]
+    asked = "Which earlier research had done something similar?"
+    assert answering.standalone_query(asked, en) == f"What is BERT? {asked}"
+    ko = [{"role": "user", "content": "BERT는 무엇인가요?"}, {"role": "assistant", "content": "모델입니다."}]
+    assert answering.standalone_query("비슷한 연구를 한 곳은 어디인가요?", ko).startswith("BERT는 무엇인가요?")
+    assert answering.standalone_query("Which library made Tensorflow easy to use?", en) == "Which library made Tensorflow easy to use?"
+
+
 def test_refusals_are_recognized_in_both_languages():
     for text in ("NOT_FOUND", "The passages do not mention it.", "문서에서 답을 찾을 수 없습니다.", "해당 내용은 언급되어 있지 않습니다."):
         assert answering.is_refusal(text), text
