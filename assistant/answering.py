@@ -176,6 +176,57 @@ def stating_passages(answer: str, quoted: list[str], cited: list[int], asked: st
     return None if None in found else sorted(set(found))
 
 
+# Words the prompt itself supplies; an answer that talks about "Passage [1]" names nothing.
+_PROMPT_WORDS = {t.lower() for t in citations.key_terms(f"{SYSTEM} Passages Passage Question Answer Korean English") if not t.isdigit()}
+_HANGUL_NAME = re.compile(r"[\uac00-\ud7a3]{2,}")
+
+
+def _fold(term: str) -> str:
+    """An English name as a Korean text writes it: "RNNs" is "RNN", "Lua-based" is "Lua"."""
+    head = term.split("-")[0] if re.search(r"-[a-z]", term) else term
+    if re.fullmatch(r"[A-Z0-9]{2,}s", head) or (len(head) > 4 and head.endswith("s") and not head.endswith("ss")):
+        return head[:-1]
+    return head
+
+
+def _states(text: str, term: str) -> bool:
+    """Whether ``text`` has ``term``: a Hangul name as written, a number in any of its
+    forms (``_numbers``), a Latin name as a whole word or folded (``_fold``)."""
+    if _HANGUL_NAME.fullmatch(term):
+        return term in text
+    if term.isdigit() and term in _numbers(text):
+        return True
+    return citations.mentions(text, term) or citations.mentions(text, _fold(term))
+
+
+# An English sentence's first word is capitalized whatever it is ("However", "Yes").
+_OPENING_WORD = re.compile(r"(?:^|[.!?]\s+)([A-Z][a-z]+)\b")
+
+
+def _answer_names(answer: str) -> set[str]:
+    """The answer's names and figures (``citations.key_terms``) without the prompt's own
+    words, "yes"/"no" and the plain capitalized word that opens an English sentence."""
+    text = citations.strip_markers(answer)
+    openers = {m.group(1) for m in _OPENING_WORD.finditer(text)} if morphology.language(text) == "en" else set()
+    return {t for t in citations.key_terms(text) if t not in openers and t.lower() not in _PROMPT_WORDS | {"yes", "no"}}
+
+
+def off_subject(answer: str, units: list[str], cited: list[int], asked: str, earlier: str = "") -> list[str]:
+    """Names and figures of the answer that no cited passage (0-based ``cited`` of the
+    quoted ``units``: section title and text) holds together with the question's subject.
+    The subject is what the question ``asked`` names (Latin names, Hangul proper nouns)
+    or, for a follow-up, the ``earlier`` answer names, as far as a quoted passage uses
+    those words. Asked "PyTorch는 몇 년에 처음 공개되었나요?", the 1.5B model answers
+    "2017년 [2]" from a passage about the Transformer that never mentions PyTorch."""
+    proper = {t for t in morphology.proper_nouns(asked) if _HANGUL_NAME.fullmatch(t)}
+    named = {t for t in citations.key_terms(f"{asked} {earlier}") if not t.isdigit()} | proper
+    subject = {t for t in named if any(_states(u, t) for u in units)}
+    if not subject:  # the passages spell it otherwise (알파고 / AlphaGo): nothing to check
+        return []
+    new = [t for t in sorted(_answer_names(answer)) if not _states(asked, t)]
+    return [t for t in new if not any(_states(units[i], t) and any(_states(units[i], s) for s in subject) for i in cited)]
+
+
 def unsupported_numbers(answer: str, sources: list[str]) -> list[str]:
     """Numbers in the answer that none of the sources (passages, question) contains. A
     small model asked about a figure the documents lack tends to invent one; a number

@@ -243,6 +243,7 @@ class Engine:
             notice = f"The language model could not be loaded ({exc}); showing extracted sentences instead."
             gen = self.generator("extractive")
         previous = query[: -len(question)].strip() if query != question else None
+        earlier = next((m.get("content") or "" for m in reversed(history or []) if m.get("role") == "assistant"), "") if previous else ""
         prompt = Prompt(
             messages=answering.build_messages(question, language, quoted, self.settings.excerpt_budget, previous),
             question=question,
@@ -281,6 +282,10 @@ class Engine:
                 for n in also:
                     text = citations.append_marker(text, n + 1)
                 text, cites = citations.attach(text, quoted)
+            # A name or figure the cited passages never put beside the question's subject
+            # was taken from a passage about something else.
+            units = [f"{p.chunk.section} {p.chunk.text}" for p in quoted]
+            grounded = grounded and not answering.off_subject(text, units, [c.n - 1 for c in cites], query, earlier)
         if not grounded:
             text = answering.REFUSAL[language]
             yield text, finish(text, True, [], gen.model, notice=notice, **tokens)

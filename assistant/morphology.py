@@ -102,6 +102,12 @@ def terms_batch(texts: list[str]) -> list[list[str]]:
         return [_terms(toks) for toks in kiwi().tokenize([_WORD_PERIOD.sub(" .", t) for t in texts])]
 
 
+def proper_nouns(text: str) -> list[str]:
+    """The proper nouns Kiwi finds in ``text`` ("알파고", "이순신")."""
+    with _lock:
+        return [t.form for t in kiwi().tokenize(text) if t.tag == "NNP"]
+
+
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
 
 

@@ -193,6 +193,28 @@ def test_names_and_figures_taken_from_an_uncited_passage_are_flagged():
     assert [c.n for c in cites] == [2] and text.endswith("[2]")
 
 
+def test_names_and_figures_the_cited_passage_never_puts_beside_the_subject_are_flagged():
+    units = ["Section Pytorch가 공개되며 인기를 얻었지만 Tensorflow 만큼의 인기를 얻지는 못했습니다.",
+             "Section 2017년 경 Attention is all you need 논문에서 Transformer 구조가 소개되었습니다."]
+    asked = "PyTorch는 몇 년에 처음 공개되었나요?"
+    assert answering.off_subject("PyTorch는 2017년에 처음 공개되었습니다. [2]", units, [1], asked) == ["2017"]
+    assert answering.off_subject("Transformer는 2017년에 소개되었습니다. [2]", units, [1], "Transformer는 언제 소개되었나요?") == []
+    # A Hangul proper noun is a subject too; a subject no passage spells that way is not checked.
+    units = ["Section 2016년의 알파고의 등장으로 모두가 딥러닝에 관심을 갖게 되었습니다.", "Section Google의 연구다보니 많은 회사가 BERT를 활용했습니다."]
+    assert answering.off_subject("알파고를 개발한 회사는 Google입니다. [2]", units, [1], "알파고를 개발한 회사는 어디인가요?") == ["Google"]
+    assert answering.off_subject("AlphaGo appeared in 2016. [1]", units, [0], "When did AlphaGo appear?") == []
+    # Plurals, "-based" names and numbers in words are the passage's own; a follow-up's
+    # subject may come from the earlier answer; "Yes", "However" and "Passage" name nothing.
+    units = ["Section 기존에는 NLP분야에 RNN이 많이 사용되었고 Lua기반의 Torch도 있었지만 이제는 Transformer 만 사용됩니다.", "Section Python 2.0 was released on 16 October 2000."]
+    assert answering.off_subject("Before Transformers, RNNs and Lua-based Torch were used in NLP. [1]", units, [0], "What did NLP use?") == []
+    assert answering.off_subject("파이썬 2.0은 2000년 10월 16일에 나왔습니다. [2]", units, [1], "When was Python 2.0 released?") == []
+    assert answering.off_subject("Yes. However, NLP used RNN. [1]", units, [0], "Did NLP use RNN?") == []
+    assert answering.off_subject("Torch가 있었습니다. Passage [1]에 있습니다.", units, [0], "NLP 분야에는 무엇이 있었나요?") == []
+    units = ["Section OpenAI는 최근 GPT-4도 공개했습니다."]
+    asked = "ChatGPT는 누가 공개했나요? 그 회사가 최근에 공개한 모델은?"
+    assert answering.off_subject("GPT-4입니다. [1]", units, [0], asked, earlier="ChatGPT는 OpenAI가 공개했습니다.") == []
+
+
 def test_chat_messages_in_gradio_6_form_become_plain_history():
     from assistant.ui import history_for_engine, message_text
 
