@@ -93,14 +93,21 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _MARKER_NUMBER = re.compile(r"[\[【［][\d,\s]+[\]】］]")
 
 
+_HANGUL_NAME = re.compile(r"[\uac00-\ud7a3]{2,}")
 _NAME = re.compile(r"(?<![A-Za-z])[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+")  # "Andrew Ng입니다" too: Hangul may follow
 
 
 def unsupported_names(answer: str, sources: list[str]) -> list[str]:
     """Multi-word proper names (like "Sam Altman") none of whose words any source
-    contains: a name from the model's memory, not from the documents."""
+    contains: a name from the model's memory, not from the documents. Over Korean sources,
+    also two or more Hangul proper nouns that no source has ("레인보아드 토마스 파이어스");
+    over English ones a Hangul name is the answer's own spelling of one ("닐 암스트롱")."""
     known = " ".join(sources)
-    return [m for m in _NAME.findall(answer) if not any(citations.mentions(known, w) for w in re.split(r"[ -]", m))]
+    names = [m for m in _NAME.findall(answer) if not any(citations.mentions(known, w) for w in re.split(r"[ -]", m))]
+    if morphology.language(known) == "ko":
+        hangul = [w for w in morphology.proper_nouns(citations.strip_markers(answer)) if _HANGUL_NAME.fullmatch(w) and w not in known]
+        names += [" ".join(hangul)] if len(hangul) > 1 else []
+    return names
 
 
 def borrowed_terms(answer: str, quoted: list[str], cited: list[int], asked: str) -> list[str]:
@@ -178,7 +185,6 @@ def stating_passages(answer: str, quoted: list[str], cited: list[int], asked: st
 
 # Words the prompt itself supplies; an answer that talks about "Passage [1]" names nothing.
 _PROMPT_WORDS = {t.lower() for t in citations.key_terms(f"{SYSTEM} Passages Passage Question Answer Korean English") if not t.isdigit()}
-_HANGUL_NAME = re.compile(r"[\uac00-\ud7a3]{2,}")
 
 
 def _fold(term: str) -> str:

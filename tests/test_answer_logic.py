@@ -155,6 +155,11 @@ def test_names_that_no_source_mentions_are_flagged():
     assert answering.unsupported_names("The first author is Andrew Ng [1].", sources) == ["Andrew Ng"]
     assert answering.unsupported_names("제1저자는 Andrew Ng입니다. [1]", sources) == ["Andrew Ng"]
     assert answering.unsupported_names("It was Google Brain [1].", sources) == []
+    # Over Korean sources, Hangul names none of which any source has; one may be a respelling.
+    sources = ["Keras는 Tensorflow를 scikit-learn 스타일로 쉽게 사용할 수 있게 만든 라이브러리입니다.", "Keras를 만든 사람은 누구인가요?"]
+    assert answering.unsupported_names("Keras를 만든 사람은 레인보아드 토마스 파이어스입니다. [1]", sources) == ["레인보아드 토마스 파이어스"]
+    assert answering.unsupported_names("Keras는 구글의 라이브러리입니다. [1]", sources) == []
+    assert answering.unsupported_names("달에 처음 내린 사람은 닐 암스트롱입니다. [1]", ["Neil Armstrong stepped onto the Moon.", "누가 처음 내렸나요?"]) == []
 
 
 def test_numbered_names_the_passages_never_mention_are_flagged():
