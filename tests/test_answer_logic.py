@@ -101,6 +101,11 @@ def test_a_wh_question_given_back_is_an_echo_but_a_choice_or_yes_no_answer_is_no
     assert not answering.echoes("The authors are Vaswani and others [1].", q)
     assert not answering.echoes("BERT came first [1].", "Which came first, BERT or GPT?")
     assert not answering.echoes("Yes, GPT-2 is decoder-based [1].", "Is GPT-2 decoder-based?")
+    # "Who" answered with nothing new but a year gives the question back too.
+    assert answering.echoes("The Python Software Foundation was founded in 2001. [1]", "Who founded the Python Software Foundation?")
+    assert not answering.echoes("Guido van Rossum founded it in 2001. [1]", "Who founded the Python Software Foundation?")
+    assert answering.echoes("ChatGPT는 2022년에 공개되었습니다. [1]", "ChatGPT는 누가 공개했나요?")
+    assert not answering.echoes("ChatGPT는 2022년에 누구나 쓸 수 있게 공개되었습니다. [1]", "ChatGPT는 언제 누구나 쓸 수 있게 공개되었나요?")
 
 
 def test_the_request_made_again_insists_on_the_language_and_the_passages_words():
