@@ -78,8 +78,8 @@ def echoes(reply: str, question: str) -> bool:
     content word the question does not, and nearly all of those it does ("지금은 ... 얼마가
     들어간 모델을 사용할 수 있다고 하나요."; "The authors of the paper are [1]."), or it
     answers "who" with nothing new but a figure ("Who founded X?" "X was founded in
-    2001.", "X는 2022년에 공개되었습니다."). An answer to "A or B?" drops one of them; a yes/no question may be answered
-    in its words."""
+    2001."; "X는 2022년에 공개되었습니다."). An answer to "A or B?" drops one of them; a
+    yes/no question may be answered in its words."""
     asked, said = set(morphology.terms(question)), set(morphology.terms(citations.strip_markers(reply)))
     if _WHO.search(question) and said and all(_FIGURE.fullmatch(t) for t in said - asked):
         return True
