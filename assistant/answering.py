@@ -102,6 +102,13 @@ _MARKER_NUMBER = re.compile(r"[\[【［][\d,\s]+[\]】］]")
 
 
 _HANGUL_NAME = re.compile(r"[\uac00-\ud7a3]{2,}")
+
+
+def _hangul_names(text: str) -> list[str]:
+    """The Hangul proper nouns of ``text`` ("알파고"), two syllables or more."""
+    return [w for w in morphology.proper_nouns(text) if _HANGUL_NAME.fullmatch(w)]
+
+
 _NAME = re.compile(r"(?<![A-Za-z])[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+")  # "Andrew Ng입니다" too: Hangul may follow
 
 
@@ -113,7 +120,7 @@ def unsupported_names(answer: str, sources: list[str]) -> list[str]:
     known = " ".join(sources)
     names = [m for m in _NAME.findall(answer) if not any(citations.mentions(known, w) for w in re.split(r"[ -]", m))]
     if morphology.language(known) == "ko":
-        hangul = [w for w in morphology.proper_nouns(citations.strip_markers(answer)) if _HANGUL_NAME.fullmatch(w) and w not in known]
+        hangul = [w for w in _hangul_names(citations.strip_markers(answer)) if w not in known]
         names += [" ".join(hangul)] if len(hangul) > 1 else []
     return names
 
@@ -191,8 +198,9 @@ def stating_passages(answer: str, quoted: list[str], cited: list[int], asked: st
     return None if None in found else sorted(set(found))
 
 
-# Words the prompt itself supplies; an answer that talks about "Passage [1]" names nothing.
-_PROMPT_WORDS = {t.lower() for t in citations.key_terms(f"{SYSTEM} Passages Passage Question Answer Korean English") if not t.isdigit()}
+# Words the prompt itself supplies (an answer that talks about "Passage [1]" names
+# nothing), and the answer words of a yes/no question.
+_NOT_NAMES = {t.lower() for t in citations.key_terms(f"{SYSTEM} Passages Passage Question Answer Korean English") if not t.isdigit()} | {"yes", "no"}
 
 
 def _fold(term: str) -> str:
@@ -222,7 +230,7 @@ def _answer_names(answer: str) -> set[str]:
     words, "yes"/"no" and the plain capitalized word that opens an English sentence."""
     text = citations.strip_markers(answer)
     openers = {m.group(1) for m in _OPENING_WORD.finditer(text)} if morphology.language(text) == "en" else set()
-    return {t for t in citations.key_terms(text) if t not in openers and t.lower() not in _PROMPT_WORDS | {"yes", "no"}}
+    return {t for t in citations.key_terms(text) if t not in openers and t.lower() not in _NOT_NAMES}
 
 
 def off_subject(answer: str, units: list[str], cited: list[int], asked: str, earlier: str = "") -> list[str]:
@@ -232,8 +240,7 @@ def off_subject(answer: str, units: list[str], cited: list[int], asked: str, ear
     or, for a follow-up, the ``earlier`` answer names, as far as a quoted passage uses
     those words. Asked "PyTorch는 몇 년에 처음 공개되었나요?", the 1.5B model answers
     "2017년 [2]" from a passage about the Transformer that never mentions PyTorch."""
-    proper = {t for t in morphology.proper_nouns(asked) if _HANGUL_NAME.fullmatch(t)}
-    named = {t for t in citations.key_terms(f"{asked} {earlier}") if not t.isdigit()} | proper
+    named = {t for t in citations.key_terms(f"{asked} {earlier}") if not t.isdigit()} | set(_hangul_names(asked))
     subject = {t for t in named if any(_states(u, t) for u in units)}
     if not subject:  # the passages spell it otherwise (알파고 / AlphaGo): nothing to check
         return []
