@@ -233,19 +233,80 @@ def _answer_names(answer: str) -> set[str]:
     return {t for t in citations.key_terms(text) if t not in openers and t.lower() not in _NOT_NAMES}
 
 
-def off_subject(answer: str, units: list[str], cited: list[int], asked: str, earlier: str = "") -> list[str]:
-    """Names and figures of the answer that no cited passage (0-based ``cited`` of the
-    quoted ``units``: section title and text) holds together with the question's subject.
-    The subject is what the question ``asked`` names (Latin names, Hangul proper nouns)
-    or, for a follow-up, the ``earlier`` answer names, as far as a quoted passage uses
-    those words. Asked "PyTorch는 몇 년에 처음 공개되었나요?", the 1.5B model answers
-    "2017년 [2]" from a passage about the Transformer that never mentions PyTorch."""
-    named = {t for t in citations.key_terms(f"{asked} {earlier}") if not t.isdigit()} | set(_hangul_names(asked))
-    subject = {t for t in named if any(_states(u, t) for u in units)}
+def _named(text: str) -> set[str]:
+    """The names ``text`` uses: Latin-script names (``citations.key_terms``, no bare
+    numbers) and Hangul proper nouns."""
+    return {t for t in citations.key_terms(text) if not t.isdigit()} | set(_hangul_names(text))
+
+
+# A thing named as the standard of a comparison ("기존 Theano에 비해", "faster than Theano")
+# is not what the sentence says something about.
+_COMPARED_BEFORE = re.compile(r"(?:\bthan|\bunlike|\bcompared (?:to|with)|\bversus|\bvs\.?)\s*(?:the\s+)?$", re.IGNORECASE)
+_COMPARED_AFTER = re.compile(r"\s*(?:에\s*비(?:해|하여|교해)|보다|[와과]\s*(?:달리|비교해))")
+# "Besides Theano, which ...?", "Theano 외에 ...?": the question asks about other things.
+_EXCEPT_BEFORE = re.compile(r"(?:\bbesides|\bother than|\bapart from|\baside from|\bexcept(?: for)?)\s*(?:the\s+)?$", re.IGNORECASE)
+_EXCEPT_AFTER = re.compile(r"\s*[을를은는]?\s*(?:외에|이외에|말고|제외하고|빼고)")
+
+
+def _plainly(text: str, term: str, before: re.Pattern, after: re.Pattern) -> bool:
+    """Whether ``text`` has ``term`` (``_states``) somewhere other than right after
+    ``before`` or right before ``after``."""
+    if not _states(text, term):
+        return False
+    spots = [m for form in {term, _fold(term)} for m in re.finditer(re.escape(form), text, re.IGNORECASE)]
+    return not spots or any(not before.search(text[: m.start()]) and not after.match(text, m.end()) for m in spots)
+
+
+def _beside(unit: tuple[str, str], term: str, subject: set[str], names: set[str]) -> bool:
+    """Whether a sentence of the passage ``unit`` (section title, text) states ``term``
+    and names the subject, not as the standard of a comparison (the title counts as part
+    of each sentence), or follows such a sentence and names nothing but ``names`` and the
+    subject: it goes on about the same thing ("이것이 보로디노 전투다. 양군은 각각 13만여 ...")."""
+    title, text = unit
+    sentences = [text[s:e] for s, e in morphology.sentences(text)]
+    about = [any(_plainly(f"{title} {x}", s, _COMPARED_BEFORE, _COMPARED_AFTER) for s in subject) for x in sentences]
+    known = names | subject
+    for j, sentence in enumerate(sentences):
+        if not _states(sentence, term):
+            continue
+        if about[j] or (j and about[j - 1] and all(any(_states(k, n) or _states(n, k) for k in known) for n in _named(sentence))):
+            return True
+    return False
+
+
+def off_subject(answer: str, units: list[tuple[str, str]], cited: list[int], asked: str, earlier: str = "") -> list[str]:
+    """Names and figures of the answer that no sentence of a cited passage (0-based
+    ``cited`` of the quoted ``units``: section title, text) holds together with the
+    question's subject (``_beside``). The subject is what the question ``asked`` names
+    (Latin names, Hangul proper nouns; not what it sets aside: "Besides Theano") or, for a
+    follow-up, the ``earlier`` answer names, as far as a quoted passage uses those words.
+    Asked "PyTorch는 몇 년에 처음 공개되었나요?", the 1.5B model answers "2017년 [2]" from
+    a passage about the Transformer that never mentions PyTorch; asked who developed
+    Theano, it answers "Google" from "Tensorflow는 ... 기존 Theano에 비해 ..., Google이
+    개발하는 것이라 ..."."""
+    named = _named(asked) | {t for t in citations.key_terms(earlier) if not t.isdigit()}
+    subject = {
+        t for t in named
+        if any(_states(f"{title} {text}", t) for title, text in units) and (t not in asked or _plainly(asked, t, _EXCEPT_BEFORE, _EXCEPT_AFTER))
+    }
     if not subject:  # the passages spell it otherwise (알파고 / AlphaGo): nothing to check
         return []
-    new = [t for t in sorted(_answer_names(answer)) if not _states(asked, t)]
-    return [t for t in new if not any(_states(units[i], t) and any(_states(units[i], s) for s in subject) for i in cited)]
+    names = _answer_names(answer)
+    return [t for t in sorted(names) if not _states(asked, t) and not any(_beside(units[i], t, subject, names) for i in cited)]
+
+
+def restarts(reply: str, question: str) -> bool:
+    """Whether a Korean reply restates the question up to its question word and then, in
+    place of the answer, starts a sentence of its own about the question's subject: a
+    passage sentence copied after the question ("HuggingFace를 설립한 사람은 이 때
+    HuggingFace는 ... 라이브러리를 공개했습니다.")."""
+    asking = list(_ASKING.finditer(question))
+    text = citations.strip_markers(reply).strip()
+    stem = question[: asking[-1].start()].strip() if asking else ""
+    if len(stem) < 4 or not text.startswith(stem):
+        return False
+    rest = text[len(stem) :]
+    return any(re.search(rf"{re.escape(t)}\s?[은는이가](?![\uac00-\ud7a3])", rest) for t in _named(question))
 
 
 def unsupported_numbers(answer: str, sources: list[str]) -> list[str]:

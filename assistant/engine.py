@@ -269,6 +269,7 @@ class Engine:
             citations.strip_markers(raw)  # nothing but markers is no answer
             and not answering.is_refusal(raw)
             and not answering.echoes(raw, question)  # still the question's words, asked again
+            and not answering.restarts(raw, question)
             and not answering.unsupported_numbers(raw, sources)
             and not answering.unsupported_names(raw, sources)
         )
@@ -284,7 +285,7 @@ class Engine:
                 text, cites = citations.attach(text, quoted)
             # A name or figure the cited passages never put beside the question's subject
             # was taken from a passage about something else.
-            units = [f"{p.chunk.section} {p.chunk.text}" for p in quoted]
+            units = [(p.chunk.section, p.chunk.text) for p in quoted]
             grounded = grounded and not answering.off_subject(text, units, [c.n - 1 for c in cites], query, earlier)
         if not grounded:
             text = answering.REFUSAL[language]

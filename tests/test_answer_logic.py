@@ -204,25 +204,58 @@ def test_names_and_figures_taken_from_an_uncited_passage_are_flagged():
 
 
 def test_names_and_figures_the_cited_passage_never_puts_beside_the_subject_are_flagged():
-    units = ["Section Pytorch가 공개되며 인기를 얻었지만 Tensorflow 만큼의 인기를 얻지는 못했습니다.",
-             "Section 2017년 경 Attention is all you need 논문에서 Transformer 구조가 소개되었습니다."]
+    units = [("Section", "Pytorch가 공개되며 인기를 얻었지만 Tensorflow 만큼의 인기를 얻지는 못했습니다."),
+             ("Section", "2017년 경 Attention is all you need 논문에서 Transformer 구조가 소개되었습니다.")]
     asked = "PyTorch는 몇 년에 처음 공개되었나요?"
     assert answering.off_subject("PyTorch는 2017년에 처음 공개되었습니다. [2]", units, [1], asked) == ["2017"]
     assert answering.off_subject("Transformer는 2017년에 소개되었습니다. [2]", units, [1], "Transformer는 언제 소개되었나요?") == []
     # A Hangul proper noun is a subject too; a subject no passage spells that way is not checked.
-    units = ["Section 2016년의 알파고의 등장으로 모두가 딥러닝에 관심을 갖게 되었습니다.", "Section Google의 연구다보니 많은 회사가 BERT를 활용했습니다."]
+    units = [("Section", "2016년의 알파고의 등장으로 모두가 딥러닝에 관심을 갖게 되었습니다."), ("Section", "Google의 연구다보니 많은 회사가 BERT를 활용했습니다.")]
     assert answering.off_subject("알파고를 개발한 회사는 Google입니다. [2]", units, [1], "알파고를 개발한 회사는 어디인가요?") == ["Google"]
     assert answering.off_subject("AlphaGo appeared in 2016. [1]", units, [0], "When did AlphaGo appear?") == []
     # Plurals, "-based" names and numbers in words are the passage's own; a follow-up's
     # subject may come from the earlier answer; "Yes", "However" and "Passage" name nothing.
-    units = ["Section 기존에는 NLP분야에 RNN이 많이 사용되었고 Lua기반의 Torch도 있었지만 이제는 Transformer 만 사용됩니다.", "Section Python 2.0 was released on 16 October 2000."]
+    units = [("Section", "기존에는 NLP분야에 RNN이 많이 사용되었고 Lua기반의 Torch도 있었지만 이제는 Transformer 만 사용됩니다."), ("Section", "Python 2.0 was released on 16 October 2000.")]
     assert answering.off_subject("Before Transformers, RNNs and Lua-based Torch were used in NLP. [1]", units, [0], "What did NLP use?") == []
     assert answering.off_subject("파이썬 2.0은 2000년 10월 16일에 나왔습니다. [2]", units, [1], "When was Python 2.0 released?") == []
     assert answering.off_subject("Yes. However, NLP used RNN. [1]", units, [0], "Did NLP use RNN?") == []
     assert answering.off_subject("Torch가 있었습니다. Passage [1]에 있습니다.", units, [0], "NLP 분야에는 무엇이 있었나요?") == []
-    units = ["Section OpenAI는 최근 GPT-4도 공개했습니다."]
+    units = [("Section", "OpenAI는 최근 GPT-4도 공개했습니다.")]
     asked = "ChatGPT는 누가 공개했나요? 그 회사가 최근에 공개한 모델은?"
     assert answering.off_subject("GPT-4입니다. [1]", units, [0], asked, earlier="ChatGPT는 OpenAI가 공개했습니다.") == []
+
+
+def test_the_subject_must_share_a_sentence_with_the_answer_and_not_only_as_a_comparison():
+    units = [("딥러닝", "그때도 Python기반의 Theano라는 라이브러리가 있었습니다. 그러다가 2015년 경에 Google에서 Tensorflow를 발표했습니다. "
+              "Tensorflow는 처음에는 기존 Theano 에 비해 뛰어나지 않았지만, Google이 개발하는 것이라 빠르게 개선되었습니다.")]
+    assert answering.off_subject("Theano를 개발한 기관은 Google입니다. [1]", units, [0], "Theano를 개발한 기관은 어디인가요?") == ["Google"]
+    assert answering.off_subject("Theano was developed by Google in 2015. [1]", units, [0], "Who developed Theano?") == ["2015", "Google"]
+    assert answering.off_subject("Google released TensorFlow in 2015. [1]", units, [0], "When did Google release TensorFlow?") == []
+    # What the question sets aside is not its subject; an English comparison counts too.
+    units = [("Frameworks", "Caffe2 and Torch were used too, but Tensorflow soon did better than Theano.")]
+    assert answering.off_subject("Caffe2 and Torch. [1]", units, [0], "Besides Theano, which frameworks were used?") == []
+    assert answering.off_subject("Caffe2 and Torch. [1]", units, [0], "Theano 외에 어떤 프레임워크가 쓰였나요?") == []
+    assert answering.off_subject("Caffe2 and Torch. [1]", units, [0], "What did Theano compete with?") == ["Caffe2", "Torch"]
+    # A sentence that goes on about the same thing, naming nothing else, carries the
+    # subject of the one before; one that brings in another name does not.
+    units = [("러시아 원정", "러시아군은 나폴레옹군과 격전을 벌였는데 이것이 보로디노 전투다. 양군은 각각 13만여 병력을 보유했다. 이후 Kutuzov는 5만 명을 잃었다.")]
+    asked = "보로디노 전투에서 양군의 병력은 어느 정도였는가?"
+    assert answering.off_subject("양군은 13만여 병력이었다. [1]", units, [0], asked) == []
+    assert answering.off_subject("양군은 5만 명이었다. [1]", units, [0], asked) == ["5"]
+    # The section title names the subject for each of its sentences.
+    units = [("Keras", "이 라이브러리는 2015년에 공개되었습니다.")]
+    assert answering.off_subject("Keras는 2015년에 공개되었습니다. [1]", units, [0], "Keras는 언제 공개되었나요?") == []
+
+
+def test_a_reply_that_restates_the_question_then_starts_over_about_its_subject_is_no_answer():
+    q = "HuggingFace를 설립한 사람은 누구인가요?"
+    assert answering.restarts("HuggingFace를 설립한 사람은 이 때 HuggingFace는 Pytorch 기반의 Transformers 라는 라이브러리를 공개했습니다. [1]", q)
+    assert not answering.restarts("HuggingFace를 설립한 사람은 Clement Delangue입니다. [1]", q)
+    assert not answering.restarts("HuggingFace의 Transformers 라이브러리는 Pytorch 기반의 Transformers 라는 라이브러리입니다. [1]",
+                                  "HuggingFace의 Transformers 라이브러리는 무엇을 기반으로 하나요?")
+    # The question word is the last one: "누구나" in the stem is no question word.
+    assert not answering.restarts("ChatGPT를 누구나 쓰게 한 덕분에 OpenAI가 얻은 것은 피드백 데이터입니다. [1]",
+                                  "ChatGPT를 누구나 쓰게 한 덕분에 OpenAI가 얻은 것은 무엇인가요?")
 
 
 def test_chat_messages_in_gradio_6_form_become_plain_history():
