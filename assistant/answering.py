@@ -295,18 +295,39 @@ def off_subject(answer: str, units: list[tuple[str, str]], cited: list[int], ask
     return [t for t in sorted(names) if not _states(asked, t) and not any(_beside(units[i], t, subject, names) for i in cited)]
 
 
+def _slot(reply: str, question: str) -> str | None:
+    """What a reply puts in place of the question word when it restates the question up
+    to there ("알파고가 등장한 해는 | 2016년입니다."); None when it does not."""
+    asking = list(_ASKING.finditer(question))
+    text = citations.strip_markers(reply).strip()
+    stem = question[: asking[-1].start()].strip() if asking else ""
+    return text[len(stem) :] if len(stem) >= 4 and text.startswith(stem) else None
+
+
 def restarts(reply: str, question: str) -> bool:
     """Whether a Korean reply restates the question up to its question word and then, in
     place of the answer, starts a sentence of its own about the question's subject: a
     passage sentence copied after the question ("HuggingFace를 설립한 사람은 이 때
     HuggingFace는 ... 라이브러리를 공개했습니다.")."""
-    asking = list(_ASKING.finditer(question))
-    text = citations.strip_markers(reply).strip()
-    stem = question[: asking[-1].start()].strip() if asking else ""
-    if len(stem) < 4 or not text.startswith(stem):
-        return False
-    rest = text[len(stem) :]
-    return any(re.search(rf"{re.escape(t)}\s?[은는이가](?![\uac00-\ud7a3])", rest) for t in _named(question))
+    rest = _slot(reply, question)
+    return rest is not None and any(re.search(rf"{re.escape(t)}\s?[은는이가](?![\uac00-\ud7a3])", rest) for t in _named(question))
+
+
+_COPULA_END = re.compile(r"(?:입니다|이다|예요|이에요|였습니다|이었습니다)[.!]?\s*$")
+
+
+def invented_nouns(reply: str, question: str, sources: list[str]) -> list[str]:
+    """Over Korean sources, the Hangul nouns that no source has in the answer of a reply
+    "<the question up to its question word> <answer>입니다", when there are two or more.
+    That answer is what the passages say, copied; a 1.5B model that does not find it there
+    writes one of its own ("Keras를 만든 사람은 TensorFlow의 공동 저작자인 레인보아드
+    허브입니다"), with words Kiwi does not always take for proper nouns."""
+    rest = _slot(reply, question)
+    known = " ".join(sources)
+    if rest is None or not _COPULA_END.search(rest) or morphology.language(known) != "ko":
+        return []
+    unknown = sorted({w for w in morphology.nouns(rest) if _HANGUL_NAME.fullmatch(w) and w not in known})
+    return unknown if len(unknown) > 1 else []
 
 
 def unsupported_numbers(answer: str, sources: list[str]) -> list[str]:
@@ -398,6 +419,13 @@ def quoted_texts(passages: list[Passage], excerpt_chars: tuple[int, int]) -> lis
     return [defang(excerpt(p, top if n == 0 else other)) for n, p in enumerate(passages)]
 
 
+PASSAGES = "Passages:\n"
+
+
+def _quoted(passages: list[Passage], excerpt_chars: tuple[int, int]) -> str:
+    return "\n".join(f"[{n}] {text}" for n, text in enumerate(quoted_texts(passages, excerpt_chars), 1))
+
+
 def build_messages(
     question: str,
     language: str,
@@ -410,10 +438,18 @@ def build_messages(
     processing dominates the wait on a CPU, so only excerpts around each passage's best
     sentence are sent: ``excerpt_chars`` = (top passage, each other passage). ``insist``: the
     request once more, for a reply that was ``off_target``."""
-    quoted = "\n".join(f"[{n}] {text}" for n, text in enumerate(quoted_texts(passages, excerpt_chars), 1))
     # A follow-up's earlier question goes first: placed next to the new question, the 1.5B
     # model answered the earlier one again.
     context = f"Earlier question: {previous}\n\n" if previous else ""
     ask = INSIST[language] if insist else f"Answer in {LANGUAGE_NAME[language]}, citing passages like [1]."
-    user = f"{context}Passages:\n{quoted}\n\nQuestion: {question}\n{ask}"
+    user = f"{context}{PASSAGES}{_quoted(passages, excerpt_chars)}\n\nQuestion: {question}\n{ask}"
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+
+
+def openings(passages: list[Passage], excerpt_chars: tuple[int, int]) -> list[list[dict]]:
+    """The distinct beginnings of the prompts (``build_messages``, without a follow-up's
+    earlier question) that quote one of ``passages`` first: the rules, then "[1]" and that
+    passage's excerpt. Given a passage for each sentence unit of the index, these are all
+    the openings a question can get (see ``prompt_cache``)."""
+    heads = dict.fromkeys(PASSAGES + _quoted([p], excerpt_chars) for p in passages)
+    return [[{"role": "system", "content": SYSTEM}, {"role": "user", "content": head}] for head in heads]

@@ -7,6 +7,7 @@ import argparse
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 
 from .config import Settings
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", nargs="?", help="the question (Korean or English)")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
     p.add_argument("--batch", type=Path, help='JSONL file: {"id"?, "question", "history"?} per line; prints one JSON answer per line')
+    p.add_argument("--prepare", action="store_true", help="prepare the prompt openings first (about 4 s each; pays off over many questions)")
     p.add_argument("--generator", choices=BACKENDS, help="generation backend (default: llama)")
     _add_index_arg(p)
 
@@ -68,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", dest="answer_set", type=Path, help="JSONL answer set (default: bench/data/essay_answers.jsonl)")
     p.add_argument("--generator", choices=BACKENDS, help="generation backend (default: llama)")
     p.add_argument("--json", action="store_true", help="print per-question rows and the metrics as JSON lines")
+    p.add_argument("--cold", action="store_true", help="do not prepare the prompt openings first (as a one-off `ask` runs)")
     _add_index_arg(p)
     _add_corpus_arg(p)
 
@@ -252,6 +255,8 @@ def cmd_ask(args) -> int:
     else:
         items = [_batch_item(line, n) for n, line in enumerate(lines, 1) if line.strip()]
     engine = Engine(_settings(args))
+    if args.prepare and args.generator in (None, "llama"):
+        _prepare(engine)
     for item in items:
         try:
             answer = engine.ask(item["question"], item.get("history"), generator=args.generator)
@@ -293,6 +298,12 @@ def _print_answer(answer) -> None:
         print(f"  [{c.n}] {ch.location()}: {text[:160]}{'…' if len(text) > 160 else ''}")
 
 
+def _prepare(engine) -> None:
+    started = time.perf_counter()
+    held = engine.prepare_answers(progress=True)
+    print(f"prepared {held} prompt openings in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+
+
 def cmd_eval(args) -> int:
     from .engine import Engine
     from .evaluation import DEFAULT_SET, evaluate, load_items
@@ -303,6 +314,8 @@ def cmd_eval(args) -> int:
     items = load_items(path)
     engine = Engine(_settings(args))
     engine.ensure_index(progress=True)
+    if not args.cold and args.generator in (None, "llama"):
+        _prepare(engine)
 
     def show(row) -> None:
         a = row.answer

@@ -71,6 +71,10 @@ class Settings:
     excerpt_chars: int = 260  # of the top passage, around its best sentence
     excerpt_chars_other: int = 100  # of each other quoted passage
     max_new_tokens: int = 160
+    # Prompt openings (rules + top excerpt) whose llama.cpp state is computed ahead by
+    # Engine.prepare_answers; an index with more distinct openings is not prepared (0: off).
+    # Each takes about 4 s to prepare on 2 cores and 6-8 MB of memory.
+    prepared_openings: int = 200
     min_evidence: float = 0.35  # best sentence cosine below this: refuse without asking the model (bench/evidence_gate.py)
 
     @property

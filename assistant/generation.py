@@ -69,6 +69,12 @@ class Generator:
     def count_tokens(self, prompt: Prompt) -> int | None:
         return None
 
+    def prepare(self, openings: list[list[dict]], progress=None) -> int:
+        """Read ahead prompts that will open with each of ``openings`` (chat messages, the
+        last one the beginning of a future user message); returns how many are held.
+        Only the llama backend can keep such states."""
+        return 0
+
     def _stream(self, prompt: Prompt) -> Iterator[str]:
         raise NotImplementedError
 
@@ -76,9 +82,11 @@ class Generator:
 class LlamaGenerator(Generator):
     name = "llama"
 
-    def __init__(self, path: Path, model: str, threads: int | None = None, n_ctx: int = 2048):
+    def __init__(self, path: Path, model: str, threads: int | None = None, n_ctx: int = 2048, prepared_mb: int = 2048):
         super().__init__()
         from llama_cpp import Llama
+
+        from .prompt_cache import PreparedPrompts
 
         self.model = model
         self.llm = Llama(
@@ -88,6 +96,29 @@ class LlamaGenerator(Generator):
             n_batch=256,
             verbose=False,
         )
+        self.prepared = PreparedPrompts(prepared_mb * 1024 * 1024)
+        self.llm.set_cache(self.prepared)
+
+    def prepare(self, openings: list[list[dict]], progress=None) -> int:
+        """Record the llama.cpp state of each opening (``prompt_cache``), one at a time
+        under the lock, so that questions asked meanwhile wait for one opening at most."""
+        self.prepared.start_round()
+        for n, messages in enumerate(openings, 1):
+            with self._lock:
+                if self.prepared.full:
+                    log.warning("prepared prompts: capacity reached after %d of %d openings", n - 1, len(openings))
+                    break
+                self.prepared.recording = True
+                try:
+                    for _ in self.llm.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0, top_k=1, stream=True):
+                        pass
+                finally:
+                    self.prepared.recording = False
+            if progress:
+                progress(n, len(openings))
+        with self._lock:
+            self.prepared.end_round()
+        return len(self.prepared)
 
     def _stream(self, prompt: Prompt) -> Iterator[str]:
         for part in self.llm.create_chat_completion(

@@ -104,8 +104,13 @@ def terms_batch(texts: list[str]) -> list[list[str]]:
 
 def proper_nouns(text: str) -> list[str]:
     """The proper nouns Kiwi finds in ``text`` ("알파고", "이순신")."""
+    return nouns(text, ("NNP",))
+
+
+def nouns(text: str, tags: tuple[str, ...] = ("NNP", "NNG")) -> list[str]:
+    """The nouns Kiwi finds in ``text``, proper and common by default."""
     with _lock:
-        return [t.form for t in kiwi().tokenize(text) if t.tag == "NNP"]
+        return [t.form for t in kiwi().tokenize(text) if t.tag in tags]
 
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")

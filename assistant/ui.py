@@ -32,6 +32,7 @@ TEXT = {
         "page": "쪽",
         "preparing": "준비 중",
         "ready": "준비 완료",
+        "warming": "빠른 답변 준비 중",
         "failed": "준비 실패",
         "not_ready": "아직 준비 중입니다. 잠시 후 다시 시도해 주세요.",
         "error": "오류",
@@ -61,6 +62,7 @@ TEXT = {
         "page": "page",
         "preparing": "Preparing",
         "ready": "Ready",
+        "warming": "preparing faster answers",
         "failed": "Start-up failed",
         "not_ready": "Still getting ready. Please try again in a moment.",
         "error": "Error",
@@ -89,7 +91,9 @@ EXAMPLES = [
 
 class Startup:
     """Fetch models and build the index in the background, reporting each stage, so the
-    page answers at once on a fresh machine."""
+    page answers at once on a fresh machine; then prepare the prompt openings
+    (``Engine.prepare_answers``) while the chat already answers, and again after each
+    change to the documents."""
 
     STAGES = {
         "ko": ["임베딩 모델 받는 중 (처음 한 번, 약 1.2 GB)", "색인 만드는 중", "언어 모델 불러오는 중 (처음 한 번, 약 1.1 GB)"],
@@ -101,6 +105,8 @@ class Startup:
         self.stage = 0
         self.error: str | None = None
         self.ready = threading.Event()
+        self.prepared = (0, 0)  # openings prepared, of how many
+        self._preparing = threading.Lock()
 
     def start(self) -> "Startup":
         threading.Thread(target=self._run, name="startup", daemon=True).start()
@@ -122,6 +128,21 @@ class Startup:
         except Exception as exc:
             log.exception("start-up failed")
             self.error = str(exc)
+            return
+        self.prepare()
+
+    def prepare(self) -> None:
+        """Prepare the prompt openings of the current index (one round at a time)."""
+        with self._preparing:
+            try:
+                self.engine.prepare_answers(progress=lambda done, total: setattr(self, "prepared", (done, total)))
+            except Exception:  # only answers' speed depends on it
+                log.exception("preparing prompt openings failed")
+            finally:
+                self.prepared = (0, 0)
+
+    def prepare_later(self) -> None:
+        threading.Thread(target=self.prepare, name="prepare", daemon=True).start()
 
     def wait(self, timeout: float = 600) -> bool:
         """Block until ready (True), start-up failed or ``timeout`` passed (False)."""
@@ -136,7 +157,8 @@ class Startup:
         if self.error:
             return f"**{t['failed']}**: {html.escape(self.error)}"
         if self.ready.is_set():
-            return f"✅ {t['ready']}"
+            done, total = self.prepared
+            return f"✅ {t['ready']}" + (f" · {t['warming']} {done}/{total}" if done < total else "")
         stages = self.STAGES[lang]
         return f"⏳ {t['preparing']} ({self.stage + 1}/{len(stages)}): {stages[min(self.stage, len(stages) - 1)]}…"
 
@@ -211,6 +233,7 @@ class DocumentsPanel:
         else:
             try:
                 message = action()
+                self.startup.prepare_later()  # openings of new or changed passages
             except (LibraryError, IngestError) as exc:
                 message = f"{t['error']}: {exc}"
         return (*self.refresh(lang), message)

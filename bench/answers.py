@@ -1,11 +1,13 @@
 """Answer latency: time to first token and tokens/s of the whole pipeline, against bare
 llama.cpp answering the very same prompt, in the same process and state.
 
-    python bench/answers.py [--runs 3] [--questions 8]
+    python bench/answers.py [--runs 3] [--questions 8] [--cold]
 
-Before every measured call the model is put in the same state: its KV cache holds only
-the fixed prefix of the prompt (as in a running server), so neither side profits from
-the other's cache.
+The prompt openings are prepared first (``Engine.prepare_answers``, as the web app does
+after start-up; ``--cold`` skips it). Before every measured call the model is put in the
+same state: its context holds only the fixed prefix of the prompt, so neither side profits
+from the other's last prompt; both may restore a prepared opening. Bare llama.cpp is also
+timed without the prepared openings, which shows what they save.
 """
 
 from __future__ import annotations
@@ -33,7 +35,17 @@ def prime(llm) -> None:
     )
 
 
-def bare_first_token(llm, messages, max_tokens: int) -> tuple[float, float, int]:
+def bare_first_token(llm, messages, max_tokens: int, prepared: bool = True) -> tuple[float, float, int]:
+    cache = llm.cache
+    if not prepared:
+        llm.cache = None
+    try:
+        return _first_token(llm, messages, max_tokens)
+    finally:
+        llm.cache = cache
+
+
+def _first_token(llm, messages, max_tokens: int) -> tuple[float, float, int]:
     t = time.perf_counter()
     first, n = None, 0
     for part in llm.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=0.0, top_k=1, stream=True):
@@ -54,6 +66,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--questions", type=int, default=8)
     ap.add_argument("--set", type=Path, default=ROOT / "bench/data/essay_answers.jsonl")
+    ap.add_argument("--cold", action="store_true", help="do not prepare the prompt openings")
     args = ap.parse_args()
 
     items = [json.loads(line) for line in args.set.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -66,7 +79,8 @@ def main() -> None:
     gen = engine.generator("llama")
     llm = gen.llm
     s = engine.settings
-    ours_ttft, bare_ttft, ratios, ours_rate, prompt_tokens = [], [], [], [], []
+    held = 0 if args.cold else engine.prepare_answers(progress=True)
+    ours_ttft, bare_ttft, cold_ttft, ratios, ours_rate, prompt_tokens = [], [], [], [], [], []
     for _ in range(args.runs):
         for item in picked:
             q = item["question"]
@@ -78,6 +92,8 @@ def main() -> None:
             messages = answering.build_messages(q, morphology.language(q), quoted, s.excerpt_budget, None)
             prime(llm)
             first, _, _ = bare_first_token(llm, messages, s.max_new_tokens)
+            prime(llm)
+            cold_ttft.append(bare_first_token(llm, messages, s.max_new_tokens, prepared=False)[0])
             ttft = answer.timings["first_token_ms"] / 1000
             ours_ttft.append(ttft)
             bare_ttft.append(first)
@@ -86,11 +102,12 @@ def main() -> None:
             gen_s = (answer.timings["total_ms"] - answer.timings["first_token_ms"]) / 1000
             if answer.completion_tokens and answer.completion_tokens > 1 and gen_s > 0:
                 ours_rate.append(answer.completion_tokens / gen_s)
-    print(f"model: {gen.model}")
+    print(f"model: {gen.model}; prompt openings prepared: {held}")
     print(f"{len(ours_ttft)} answers ({args.runs} runs x {len(picked)} questions, Korean and English)")
     print(f"prompt tokens:                    {summary(prompt_tokens)}")
     print(f"time to first token, ours (s):    {summary(ours_ttft)}")
     print(f"time to first token, bare (s):    {summary(bare_ttft)}")
+    print(f"  bare, no prepared openings (s): {summary(cold_ttft)}")
     print(f"ratio ours/bare:                  {summary(ratios)}")
     print(f"generation speed, ours (tok/s):   {summary(ours_rate)}")
 

@@ -292,3 +292,25 @@ def test_answer_sets_are_well_formed():
         assert sum(not i["answerable"] for i in items) >= 8, name
         for i in items:
             assert (i["gold"] in docs) if i["answerable"] else (i["gold"] is None and not i["facts"]), (name, i["id"])
+
+
+def test_openings_are_the_distinct_beginnings_of_prompts_that_quote_a_passage_first():
+    first = passage("Google released Tensorflow in 2015. It improved quickly.", 1)
+    other = passage("Keras made Tensorflow easy to use.", 2)
+    heads = answering.openings([first, first, other], (260, 100))
+    assert len(heads) == 2 and all(h[0]["content"] == answering.SYSTEM for h in heads)
+    messages = answering.build_messages("When was Tensorflow released?", "en", [first, other], (260, 100), None)
+    assert messages[0] == heads[0][0] and messages[1]["content"].startswith(heads[0][1]["content"] + "\n[2] ")
+
+
+def test_invented_hangul_nouns_in_the_answer_slot_are_flagged_over_korean_sources():
+    q = "Keras를 만든 사람은 누구인가요?"
+    sources = [q, "Keras는 Tensorflow를 scikit-learn 스타일로 쉽게 사용할 수 있게 만든 라이브러리입니다."]
+    reply = "Keras를 만든 사람은 TensorFlow의 공동 저작자인 레인보아드 허브입니다. [1]"
+    assert answering.invented_nouns(reply, q, sources) == ["공동", "레인보아드", "저작자", "허브"]
+    # The answer slot copied from the passage; a reply that does not restate the question;
+    # over English sources a Hangul noun is the reply's own translation.
+    assert answering.invented_nouns("Keras를 만든 사람은 scikit-learn 스타일의 라이브러리입니다. [1]", q, sources) == []
+    assert answering.invented_nouns("레인보아드 허브가 만들었습니다. [1]", q, sources) == []
+    english = "Keras was written by François Chollet, a Google engineer, and released in March 2015 as an interface for Theano."
+    assert answering.invented_nouns(reply, q, [q, english]) == []

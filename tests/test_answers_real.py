@@ -167,3 +167,17 @@ def test_transformers_backend_loads_a_gguf_file_and_streams_an_answer(real_engin
     gen = engine.generator("transformers")
     messages = [{"role": "user", "content": "Say hello to the world in English."}]
     assert re.match("[가-힣]", "".join(gen.stream(Prompt(messages, "", "ko", max_tokens=4, opening="ko"))))
+
+
+def test_a_prepared_opening_is_restored_and_the_answer_is_still_grounded(real_engine):
+    from assistant import answering
+
+    q = "Google이 Tensorflow를 발표한 것은 몇 년 경인가요?"
+    top = real_engine.search(q)[0]
+    gen = real_engine.generator()
+    assert gen.prepare(answering.openings([top], real_engine.settings.excerpt_budget)) >= 1
+    gen.llm.reset()  # nothing of the opening left in the context itself
+    hits = gen.prepared.hits
+    a = real_engine.ask(q)
+    assert gen.prepared.hits > hits
+    assert not a.abstained and "2015" in a.answer and _cites_paragraph_with(a, "2015년 경에 Google에서 Tensorflow")
