@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,13 +59,29 @@ class Generator:
 
     def __init__(self):
         self._lock = threading.Lock()
+        self._count_lock = threading.Lock()
+        self._waiting = 0  # questions waiting for the lock or being answered
 
     def stream(self, prompt: Prompt, stop: threading.Event | None = None) -> Iterator[str]:
-        with self._lock:
-            for piece in self._stream(prompt):
-                if stop is not None and stop.is_set():
-                    break
-                yield piece
+        self._count(1)
+        try:
+            with self._lock:
+                for piece in self._stream(prompt):
+                    if stop is not None and stop.is_set():
+                        break
+                    yield piece
+        finally:
+            self._count(-1)
+
+    def _count(self, step: int) -> None:
+        with self._count_lock:
+            self._waiting += step
+
+    def _idle(self) -> None:
+        """Wait while questions wait or are answered: a lock is not fair, and background
+        work that takes it again at once could keep a question waiting for many turns."""
+        while self._waiting:
+            time.sleep(0.05)
 
     def count_tokens(self, prompt: Prompt) -> int | None:
         return None
@@ -104,6 +121,7 @@ class LlamaGenerator(Generator):
         under the lock, so that questions asked meanwhile wait for one opening at most."""
         self.prepared.start_round()
         for n, messages in enumerate(openings, 1):
+            self._idle()
             with self._lock:
                 if self.prepared.full:
                     log.warning("prepared prompts: capacity reached after %d of %d openings", n - 1, len(openings))

@@ -46,3 +46,26 @@ def test_only_openings_are_kept_and_a_round_drops_what_it_did_not_record():
     record(cache, [3, 4])
     cache.end_round()
     assert len(cache) == 1 and cache[[3, 4, 5]].input_ids.tolist() == [3, 4]
+
+
+def test_background_work_waits_while_a_question_is_answered():
+    """``Generator._idle`` (called before each prepared opening) returns only once no
+    question is waiting for the model or being answered; a fake backend stands in."""
+    import threading
+    import time
+
+    from assistant.generation import Generator, Prompt
+
+    class SlowFake(Generator):
+        def _stream(self, prompt):
+            time.sleep(0.3)
+            yield "done"
+
+    gen = SlowFake()
+    answering = threading.Thread(target=lambda: list(gen.stream(Prompt([], "q", "en"))))
+    answering.start()
+    time.sleep(0.05)
+    started = time.perf_counter()
+    gen._idle()
+    assert time.perf_counter() - started > 0.15 and gen._waiting == 0
+    answering.join()
