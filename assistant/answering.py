@@ -257,21 +257,19 @@ def _plainly(text: str, term: str, before: re.Pattern, after: re.Pattern) -> boo
     return not spots or any(not before.search(text[: m.start()]) and not after.match(text, m.end()) for m in spots)
 
 
-def _beside(unit: tuple[str, str], term: str, subject: set[str], names: set[str]) -> bool:
-    """Whether a sentence of the passage ``unit`` (section title, text) states ``term``
-    and names the subject, not as the standard of a comparison (the title counts as part
-    of each sentence), or follows such a sentence and names nothing but ``names`` and the
-    subject: it goes on about the same thing ("이것이 보로디노 전투다. 양군은 각각 13만여 ...")."""
+def _beside(unit: tuple[str, str], subject: set[str], names: set[str]) -> list[str]:
+    """The sentences of the passage ``unit`` (section title, text) that name the subject,
+    not as the standard of a comparison (the title counts as part of each sentence), and
+    those that follow one of them and name nothing but ``names`` and the subject: they go
+    on about the same thing ("이것이 보로디노 전투다. 양군은 각각 13만여 ...")."""
     title, text = unit
     sentences = [text[s:e] for s, e in morphology.sentences(text)]
     about = [any(_plainly(f"{title} {x}", s, _COMPARED_BEFORE, _COMPARED_AFTER) for s in subject) for x in sentences]
     known = names | subject
-    for j, sentence in enumerate(sentences):
-        if not _states(sentence, term):
-            continue
-        if about[j] or (j and about[j - 1] and all(any(_states(k, n) or _states(n, k) for k in known) for n in _named(sentence))):
-            return True
-    return False
+    return [
+        x for j, x in enumerate(sentences)
+        if about[j] or (j and about[j - 1] and all(any(_states(k, n) or _states(n, k) for k in known) for n in _named(x)))
+    ]
 
 
 def off_subject(answer: str, units: list[tuple[str, str]], cited: list[int], asked: str, earlier: str = "") -> list[str]:
@@ -292,7 +290,9 @@ def off_subject(answer: str, units: list[tuple[str, str]], cited: list[int], ask
     if not subject:  # the passages spell it otherwise (알파고 / AlphaGo): nothing to check
         return []
     names = _answer_names(answer)
-    return [t for t in sorted(names) if not _states(asked, t) and not any(_beside(units[i], t, subject, names) for i in cited)]
+    new = [t for t in sorted(names) if not _states(asked, t)]
+    beside = [x for i in cited for x in _beside(units[i], subject, names)] if new else []
+    return [t for t in new if not any(_states(x, t) for x in beside)]
 
 
 def _slot(reply: str, question: str) -> str | None:

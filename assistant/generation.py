@@ -114,10 +114,9 @@ class LlamaGenerator(Generator):
             verbose=False,
         )
         self.prepared = PreparedPrompts(prepared_mb * 1024 * 1024)
-        self.llm.set_cache(self.prepared)
 
     def prepare(self, openings: list[list[dict]], progress=None) -> int:
-        """Record the llama.cpp state of each opening (``prompt_cache``), one at a time
+        """Read each opening and keep its llama.cpp state (``prompt_cache``), one at a time
         under the lock, so that questions asked meanwhile wait for one opening at most."""
         self.prepared.start_round()
         for n, messages in enumerate(openings, 1):
@@ -126,27 +125,27 @@ class LlamaGenerator(Generator):
                 if self.prepared.full:
                     log.warning("prepared prompts: capacity reached after %d of %d openings", n - 1, len(openings))
                     break
-                self.prepared.recording = True
-                try:
-                    for _ in self.llm.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0, top_k=1, stream=True):
-                        pass
-                finally:
-                    self.prepared.recording = False
+                for _ in self._complete(messages, max_tokens=1):
+                    pass
+                self.prepared.add(self.llm.save_state())
             if progress:
                 progress(n, len(openings))
         with self._lock:
             self.prepared.end_round()
         return len(self.prepared)
 
+    def _complete(self, messages: list[dict], **options):
+        """``create_chat_completion``, streamed, from the prepared opening that covers most
+        of the prompt (``prompt_cache``)."""
+        self.prepared.restore(self.llm, self.prompt_tokens(messages))
+        return self.llm.create_chat_completion(messages=messages, temperature=0.0, top_k=1, stream=True, **options)
+
     def _stream(self, prompt: Prompt) -> Iterator[str]:
-        for part in self.llm.create_chat_completion(
-            messages=prompt.messages,
+        for part in self._complete(
+            prompt.messages,
             max_tokens=prompt.max_tokens,
-            temperature=0.0,
-            top_k=1,
             repeat_penalty=NO_REPEAT_PENALTY,
             grammar=self._grammar(prompt.opening) if prompt.opening else None,
-            stream=True,
         ):
             text = part["choices"][0]["delta"].get("content")
             if text:
@@ -158,11 +157,14 @@ class LlamaGenerator(Generator):
 
         return LlamaGrammar.from_string(f"root ::= [{OPENING[language]}] [^\\x00]*", verbose=False)
 
-    def count_tokens(self, prompt: Prompt) -> int:
+    def prompt_tokens(self, messages: list[dict]) -> list[int]:
+        """The prompt's tokens (ChatML, as the model's chat template writes it)."""
         from llama_cpp.llama_chat_format import format_chatml
 
-        text = format_chatml(prompt.messages).prompt
-        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+        return self.llm.tokenize(format_chatml(messages).prompt.encode("utf-8"), add_bos=False, special=True)
+
+    def count_tokens(self, prompt: Prompt) -> int:
+        return len(self.prompt_tokens(prompt.messages))
 
 
 class TransformersGenerator(Generator):

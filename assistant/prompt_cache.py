@@ -7,11 +7,9 @@ built: the excerpt is centred on the passage's best-matching sentence, so there 
 sentence at most. With their states held, a prompt that opens with one is read only from
 there on: the other passages and the question.
 
-llama-cpp-python looks up ``Llama.cache`` with a prompt's tokens before reading it,
-restores the state with the longest common prefix when that covers more than what the
-context already holds, and reads only the tokens after it; the result is the same
-computation, not an approximation. This cache holds the prepared openings only: the
-states llama-cpp-python offers after each completion are dropped.
+Before a prompt is read, the state with the longest common prefix is restored when that
+covers more than what the context already holds; llama-cpp-python then reads only the
+tokens after the common prefix. The result is the same computation, not an approximation.
 """
 
 from __future__ import annotations
@@ -19,66 +17,55 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from llama_cpp.llama import Llama, LlamaState
-from llama_cpp.llama_cache import BaseLlamaCache
 
 
-class PreparedPrompts(BaseLlamaCache):
-    """Prompt states recorded while ``recording`` is set, looked up by longest common
-    prefix. A round (``start_round`` ... ``end_round``) keeps what it recorded and drops
-    the rest (openings of passages that are gone); recording an opening already held
-    costs a restore and a few tokens."""
+class PreparedPrompts:
+    """Prompt states, looked up by longest common prefix. A round (``start_round`` ...
+    ``end_round``) keeps what it added and drops the rest (openings of passages that are
+    gone); adding an opening already held costs a restore and a few tokens."""
 
     def __init__(self, capacity_bytes: int):
-        super().__init__(capacity_bytes)
+        self.capacity_bytes = capacity_bytes
         self._states: dict[tuple[int, ...], LlamaState] = {}
         self._round: set[tuple[int, ...]] = set()
-        self.recording = False  # set only around the completions that prepare an opening
-        self.hits = 0  # lookups that found an opening (for tests and benchmarks)
+        self.hits = 0  # restores (for tests and benchmarks)
 
     def __len__(self) -> int:
         return len(self._states)
-
-    def __bool__(self) -> bool:  # llama-cpp-python asks ``if self.cache:``, even when empty
-        return True
-
-    @property
-    def cache_size(self) -> int:
-        return sum(s.llama_state_size for s in self._states.values())
-
-    def _longest(self, key: Sequence[int]) -> tuple[int, ...] | None:
-        best, length, key = None, 0, list(key)
-        for tokens in self._states:
-            n = Llama.longest_token_prefix(tokens, key)
-            if n > length:
-                best, length = tokens, n
-        return best
-
-    def __getitem__(self, key: Sequence[int]) -> LlamaState:
-        best = self._longest(key)
-        if best is None:
-            raise KeyError("no prepared opening")
-        self.hits += 1
-        return self._states[best]
-
-    def __contains__(self, key: Sequence[int]) -> bool:
-        return self._longest(key) is not None
-
-    def __setitem__(self, key: Sequence[int], value: LlamaState) -> None:
-        if not self.recording or self.full:
-            return
-        key = tuple(key)
-        self._round.add(key)
-        # The logits are not needed: llama-cpp-python reads at least one token after a
-        # restore. Kept whole they are n_batch x vocabulary floats (155 MB) per state.
-        self._states[key] = LlamaState(
-            input_ids=value.input_ids, scores=value.scores[-1:].copy(), n_tokens=value.n_tokens,
-            llama_state=value.llama_state, llama_state_size=value.llama_state_size, seed=value.seed,
-        )
 
     @property
     def full(self) -> bool:
         """Whether this round's states have reached the capacity."""
         return sum(self._states[k].llama_state_size for k in self._round) >= self.capacity_bytes
+
+    def add(self, state: LlamaState) -> None:
+        """Keep ``state`` (``Llama.save_state()`` after reading an opening) in this round."""
+        if self.full:
+            return
+        key = tuple(state.input_ids.tolist())
+        self._round.add(key)
+        # The logits are not needed: llama-cpp-python reads at least one token after a
+        # restore. Kept whole they are n_batch x vocabulary floats (155 MB) per state.
+        self._states[key] = LlamaState(
+            input_ids=state.input_ids, scores=state.scores[-1:].copy(), n_tokens=state.n_tokens,
+            llama_state=state.llama_state, llama_state_size=state.llama_state_size, seed=state.seed,
+        )
+
+    def restore(self, llm: Llama, tokens: Sequence[int]) -> bool:
+        """Load into ``llm`` the state sharing the longest prefix with ``tokens``, when it
+        shares more of them than what ``llm`` holds now."""
+        tokens = list(tokens)
+        held = Llama.longest_token_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens)
+        best, length = None, held
+        for key in self._states:
+            n = Llama.longest_token_prefix(key, tokens)
+            if n > length:
+                best, length = key, n
+        if best is None:
+            return False
+        llm.load_state(self._states[best])
+        self.hits += 1
+        return True
 
     def start_round(self) -> None:
         self._round = set()

@@ -35,18 +35,13 @@ def prime(llm) -> None:
     )
 
 
-def bare_first_token(llm, messages, max_tokens: int, prepared: bool = True) -> tuple[float, float, int]:
-    cache = llm.cache
-    if not prepared:
-        llm.cache = None
-    try:
-        return _first_token(llm, messages, max_tokens)
-    finally:
-        llm.cache = cache
-
-
-def _first_token(llm, messages, max_tokens: int) -> tuple[float, float, int]:
+def bare_first_token(gen, messages, max_tokens: int, prepared: bool = True) -> tuple[float, float, int]:
+    """Bare llama.cpp on ``messages``; with ``prepared``, from the prepared opening our
+    pipeline would restore (the restore is timed too)."""
+    llm = gen.llm
     t = time.perf_counter()
+    if prepared:
+        gen.prepared.restore(llm, gen.prompt_tokens(messages))
     first, n = None, 0
     for part in llm.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=0.0, top_k=1, stream=True):
         if part["choices"][0]["delta"].get("content"):
@@ -91,9 +86,9 @@ def main() -> None:
             quoted = answering.quoted_passages(answer.retrieved, s.answer_passages, s.answer_passage_ratio)
             messages = answering.build_messages(q, morphology.language(q), quoted, s.excerpt_budget, None)
             prime(llm)
-            first, _, _ = bare_first_token(llm, messages, s.max_new_tokens)
+            first, _, _ = bare_first_token(gen, messages, s.max_new_tokens)
             prime(llm)
-            cold_ttft.append(bare_first_token(llm, messages, s.max_new_tokens, prepared=False)[0])
+            cold_ttft.append(bare_first_token(gen, messages, s.max_new_tokens, prepared=False)[0])
             ttft = answer.timings["first_token_ms"] / 1000
             ours_ttft.append(ttft)
             bare_ttft.append(first)

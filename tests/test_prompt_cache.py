@@ -1,10 +1,9 @@
 """PreparedPrompts, the llama.cpp prompt-state cache, with fake states (pure logic)."""
 
 import numpy as np
-import pytest
+from llama_cpp.llama import LlamaState
 
 from assistant.prompt_cache import PreparedPrompts
-from llama_cpp.llama import LlamaState
 
 
 def fake_state(tokens: list[int], size: int = 100) -> LlamaState:
@@ -13,39 +12,50 @@ def fake_state(tokens: list[int], size: int = 100) -> LlamaState:
                       llama_state=bytes(size), llama_state_size=size, seed=0)
 
 
-def record(cache: PreparedPrompts, tokens: list[int], size: int = 100) -> None:
-    cache.recording = True
-    cache[tokens] = fake_state(tokens, size)
-    cache.recording = False
+class FakeLlama:
+    """Holds tokens and records the state loaded into it, as ``Llama`` does."""
+
+    def __init__(self, tokens=()):
+        self.input_ids, self.n_tokens, self.loaded = np.array(tokens, dtype=np.intc), len(tokens), None
+
+    def load_state(self, state: LlamaState) -> None:
+        self.loaded, self.input_ids, self.n_tokens = state, state.input_ids.copy(), state.n_tokens
 
 
-def test_the_opening_with_the_longest_common_prefix_is_found():
+def restored(cache: PreparedPrompts, tokens: list[int], held=()) -> list[int] | None:
+    llm = FakeLlama(held)
+    return llm.loaded.input_ids.tolist() if cache.restore(llm, tokens) else None
+
+
+def test_the_opening_with_the_longest_common_prefix_is_restored():
     cache = PreparedPrompts(10_000)
     cache.start_round()
-    record(cache, [1, 2, 3, 4])
-    record(cache, [1, 2, 5, 6, 7])
+    cache.add(fake_state([1, 2, 3, 4]))
+    cache.add(fake_state([1, 2, 5, 6, 7]))
     cache.end_round()
-    assert cache[[1, 2, 5, 6, 9]].input_ids.tolist() == [1, 2, 5, 6, 7]
-    assert cache[[1, 2, 3, 9]].input_ids.tolist() == [1, 2, 3, 4]
-    assert cache.hits == 2 and [1, 8] in cache
-    with pytest.raises(KeyError):
-        cache[[9, 9]]
-    assert cache[[1, 2, 3, 4]].scores.shape == (1, 8)  # the logits are not kept
+    assert restored(cache, [1, 2, 5, 6, 9]) == [1, 2, 5, 6, 7]
+    assert restored(cache, [1, 2, 3, 9]) == [1, 2, 3, 4]
+    assert cache.hits == 2
+    assert restored(cache, [9, 9]) is None
+    # Nothing is restored when the context already holds as much of the prompt.
+    assert restored(cache, [1, 2, 3, 9], held=[1, 2, 3, 8]) is None
+    llm = FakeLlama()
+    cache.restore(llm, [1, 2, 3, 4])
+    assert llm.loaded.scores.shape == (1, 8)  # the logits are not kept
 
 
-def test_only_openings_are_kept_and_a_round_drops_what_it_did_not_record():
+def test_a_round_drops_what_it_did_not_add_and_stops_at_the_capacity():
     cache = PreparedPrompts(250)
-    cache[[7, 7]] = fake_state([7, 7])  # a completion's state, offered after an answer
-    assert len(cache) == 0 and bool(cache)
+    assert len(cache) == 0
     cache.start_round()
     for tokens in ([1, 2], [3, 4], [5, 6], [8, 9]):
-        record(cache, tokens)
+        cache.add(fake_state(tokens))
     cache.end_round()
     assert len(cache) == 3 and cache.full  # the capacity (250 bytes) stopped the fourth
     cache.start_round()
-    record(cache, [3, 4])
+    cache.add(fake_state([3, 4]))
     cache.end_round()
-    assert len(cache) == 1 and cache[[3, 4, 5]].input_ids.tolist() == [3, 4]
+    assert len(cache) == 1 and restored(cache, [3, 4, 5]) == [3, 4]
 
 
 def test_background_work_waits_while_a_question_is_answered():
