@@ -325,22 +325,27 @@ def cmd_eval(args) -> int:
         else:
             mark = {True: "ok ", False: "BAD", None: "-  "}
             print(f"{row.item.get('id', '?'):8s} fact {mark[row.fact_ok]} cite {mark[row.citation_ok]} "
-                  f"lang {mark[row.language_ok]} {'REFUSED ' if a.abstained else ''}{a.timings['first_token_ms']:6.0f} ms  "
+                  f"lang {mark[row.language_ok]} {f'REFUSED ({a.refusal}) ' if a.abstained else ''}{a.timings['first_token_ms']:6.0f} ms  "
                   f"{' '.join(a.answer.split())[:90]}", flush=True)
 
     report = evaluate(
         items,
-        lambda item: engine.ask(item["question"], item.get("history"), generator=args.generator),
+        lambda question, history: engine.ask(question, history, generator=args.generator),
         engine.settings.corpus_dir,
         on_row=show,
     )
     metrics = report.metrics()
     if args.json:
-        print(json.dumps({"metrics": metrics}, ensure_ascii=False))
+        print(json.dumps({"metrics": metrics, "checks": report.checks()}, ensure_ascii=False))
     else:
         print()
         for key, value in metrics.items():
-            print(f"{key:28s} {value}")
+            if value is not None:
+                print(f"{key:28s} {value}")
+        print(f"\n{'refused by':12s} {'refusals':>8s} {'answerable':>10s} {'precision':>9s}")
+        for name, refused, wrong in report.checks():
+            precision = f"{(refused - wrong) / refused:.2f}" if refused else "-"
+            print(f"{name:12s} {refused:8d} {wrong:10d} {precision:>9s}")
     return 0
 
 

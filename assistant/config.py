@@ -75,6 +75,14 @@ class Settings:
     # Engine.prepare_answers; an index with more distinct openings is not prepared (0: off).
     # Each takes about 4 s to prepare on 2 cores and 6-8 MB of memory.
     prepared_openings: int = 200
+    # A question is searched together with the previous one only when that brings the best
+    # sentence closer by more than this cosine (answer.followup).
+    followup_margin: float = 0.05
+    # Share of an answer sentence's new content words its supporting sentence must have (answer.support).
+    support_coverage: float = 0.5
+    # Below this probability of "yes", asked whether the cited passages state its answer,
+    # the model's answer is refused (answer.checks.unconfirmed); 0 turns the question off.
+    confirm_threshold: float = 0.0
     min_evidence: float = 0.35  # best sentence cosine below this: refuse without asking the model (bench/evidence_gate.py)
 
     @property

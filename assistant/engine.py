@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from dataclasses import replace
 from collections.abc import Callable, Iterator
 from functools import cached_property
 from pathlib import Path
@@ -22,7 +20,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from . import answering, citations, morphology
+from .answer import Pipeline
+from .answer.prompt import openings
 
 from .chunking import ChunkingConfig
 from .config import Settings
@@ -32,7 +31,7 @@ from .indexer import IndexConfig, build_index
 from .models import ModelStore, fingerprint, resolve
 from .retrieval import HybridRetriever
 from .store import IndexIncompatible, IndexStore, IndexUnavailable
-from .generation import Generator, Prompt, load_generator
+from .generation import Generator, load_generator
 from .types import Answer, BuildReport, Passage
 
 log = logging.getLogger(__name__)
@@ -171,23 +170,6 @@ class Engine:
         return text
 
     # -- answers -------------------------------------------------------------------
-    @staticmethod
-    def _reply(gen: Generator, prompt: Prompt, stop, timings: dict, started: float):
-        """Stream one reply: yields ``(cleaned text so far, None)``, returns ``(raw, pieces)``."""
-        raw, pieces = "", 0
-        valid = set(range(1, len(prompt.passages) + 1))
-        for piece in gen.stream(prompt, stop):
-            timings.setdefault("first_token_ms", (time.perf_counter() - started) * 1000)
-            pieces += 1
-            raw += piece
-            # Hold back text that may still turn out to be the refusal sentinel.
-            if answering.SENTINEL.startswith(raw.strip()[: len(answering.SENTINEL)]) and len(raw.strip()) <= len(answering.SENTINEL):
-                continue
-            if answering.is_refusal(raw):
-                break
-            yield citations.clean_markers(raw, valid), None
-        return raw, pieces
-
     def generator(self, backend: str | None = None) -> Generator:
         """The process-wide generator for ``backend`` (default: the configured one)."""
         backend = backend or self.settings.generator
@@ -195,14 +177,14 @@ class Engine:
 
     def prepare_answers(self, progress: Progress | bool = False) -> int:
         """Read ahead, with the configured generator, every prompt opening a question can
-        get from this index (the rules and the top passage's excerpt: ``answering.openings``),
+        get from this index (the rules and the top passage's excerpt: ``answer.prompt.openings``),
         so that a question's prompt is read only from the other passages on. Takes about 4 s
         per opening on 2 CPU cores; none are prepared when the index has more than
         ``settings.prepared_openings``. ``progress``: as for ``build_index``. Returns how
         many openings are held (0 for a backend that cannot hold them)."""
         generation = self.retriever.generation
         passages = [Passage(chunk=generation.chunks[int(row)], score=1.0, highlight=(int(s), int(e))) for row, s, e in generation.units]
-        heads = answering.openings(passages, self.settings.excerpt_budget)
+        heads = openings(passages, self.settings.excerpt_budget)
         if not heads or len(heads) > self.settings.prepared_openings:
             log.info("not preparing prompt openings: %d (limit %d)", len(heads), self.settings.prepared_openings)
             return 0
@@ -239,31 +221,11 @@ class Engine:
         """Yield the answer text as it grows, then ``(text, Answer)`` once it is complete.
 
         The answer is in the question's language, cites the passages it used, and is the
-        fixed refusal sentence (``abstained``) when the passages do not hold the answer.
-        If the generator cannot be loaded, the extractive backend answers with a notice.
+        fixed refusal sentence (``abstained``, with the ``refusal`` reason) when the passages
+        do not hold it. If the generator cannot be loaded, the extractive backend answers
+        with a notice.
         """
-        started = time.perf_counter()
         question = self._validate(question, "question")
-        language = morphology.language(question)
-        query = answering.standalone_query(question, history)
-        passages = self.search(query, k=max(self.settings.top_k, self.settings.answer_passages))
-        timings = {"retrieve_ms": (time.perf_counter() - started) * 1000}
-        quoted = answering.quoted_passages(passages, self.settings.answer_passages, self.settings.answer_passage_ratio)
-
-        def finish(text, abstained, cites, model, **extra) -> Answer:
-            timings.setdefault("first_token_ms", (time.perf_counter() - started) * 1000)
-            timings["total_ms"] = (time.perf_counter() - started) * 1000
-            return Answer(question, text, language, abstained, cites, passages, timings, model, query=query, **extra)
-
-        if (
-            not quoted
-            or quoted[0].dense_score < self.settings.min_evidence
-            or answering.unknown_versions(question, [p.chunk.text for p in passages])
-        ):
-            text = answering.REFUSAL[language]
-            yield text, finish(text, True, [], "evidence-gate")
-            return
-
         notice = None
         try:
             gen = self.generator(generator)
@@ -271,54 +233,8 @@ class Engine:
             log.warning("generator unavailable (%s); using the extractive backend", exc)
             notice = f"The language model could not be loaded ({exc}); showing extracted sentences instead."
             gen = self.generator("extractive")
-        previous = query[: -len(question)].strip() if query != question else None
-        earlier = next((m.get("content") or "" for m in reversed(history or []) if m.get("role") == "assistant"), "") if previous else ""
-        prompt = Prompt(
-            messages=answering.build_messages(question, language, quoted, self.settings.excerpt_budget, previous),
-            question=question,
-            language=language,
-            passages=quoted,
-            max_tokens=self.settings.max_new_tokens,
-        )
-        raw, pieces = yield from self._reply(gen, prompt, stop, timings, started)
-        miss = None if gen.name == "extractive" or (stop and stop.is_set()) else answering.off_target(raw, question, language)
-        if miss:
-            # Ask once more, saying so; a reply in the other language must now begin in this
-            # one. The prompt differs only in its last line, so llama.cpp reuses the rest.
-            messages = answering.build_messages(question, language, quoted, self.settings.excerpt_budget, previous, insist=True)
-            retry = replace(prompt, messages=messages, opening=language if miss == "language" else None)
-            raw, more = yield from self._reply(gen, retry, stop, timings, started)
-            pieces += more
-        tokens = dict(prompt_tokens=gen.count_tokens(prompt), completion_tokens=pieces)
-        # Whole passages count as sources, not only the excerpts the model read: a figure the
-        # model recalls that the cited passage does state is a grounded answer.
-        texts = [p.chunk.text for p in quoted]
-        sources = [question, query, *texts]
-        grounded = (
-            citations.strip_markers(raw)  # nothing but markers is no answer
-            and not answering.is_refusal(raw)
-            and not answering.echoes(raw, question)  # still the question's words, asked again
-            and not answering.restarts(raw, question)
-            and not answering.unsupported_numbers(raw, sources)
-            and not answering.unsupported_names(raw, sources)
-            and not answering.invented_nouns(raw, question, sources)
-        )
-        if grounded:
-            text, cites = citations.attach(raw, quoted)
-            # A name taken from a passage the answer does not cite is cited where that passage
-            # states it in answer to the question, and refused otherwise.
-            also = answering.stating_passages(text, texts, [c.n - 1 for c in cites], query)
-            grounded = also is not None
-            if also:
-                for n in also:
-                    text = citations.append_marker(text, n + 1)
-                text, cites = citations.attach(text, quoted)
-            # A name or figure the cited passages never put beside the question's subject
-            # was taken from a passage about something else.
-            units = [(p.chunk.section, p.chunk.text) for p in quoted]
-            grounded = grounded and not answering.off_subject(text, units, [c.n - 1 for c in cites], query, earlier)
-        if not grounded:
-            text = answering.REFUSAL[language]
-            yield text, finish(text, True, [], gen.model, notice=notice, **tokens)
-            return
-        yield text, finish(text, False, cites, gen.model, notice=notice, **tokens)
+        yield from self.pipeline.stream(question, history, gen, stop, notice)
+
+    @cached_property
+    def pipeline(self) -> Pipeline:
+        return Pipeline(self.settings, self.search)

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import morphology
-from .citations import strip_markers
+from .answer import CHECK_NAMES
+from .answer.citations import strip_markers
 from .ingest import load_document
 from .types import Answer
 
@@ -47,6 +48,20 @@ class Scored:
     fact_ok: bool | None
     citation_ok: bool | None
     language_ok: bool
+    fresh: Answer | None = None  # an "unrelated" item: the same question asked in a new chat
+
+    @property
+    def kind(self) -> str:
+        return self.item.get("kind", "")
+
+    @property
+    def as_fresh(self) -> bool | None:
+        """For an "unrelated" item: answered (or refused) as in a new chat."""
+        if self.fresh is None:
+            return None
+        return self.fresh.abstained == self.answer.abstained and (
+            self.answer.abstained or facts_present(self.fresh.answer, self.item.get("facts", [])) == self.fact_ok
+        )
 
 
 @dataclass
@@ -63,7 +78,12 @@ class Report:
         out = {"questions": len(self.rows)}
         for lang in ("ko", "en"):
             out[f"fact_accuracy_{lang}"] = share(r.fact_ok for r in answerable if r.item["lang"] == lang)
+        out["fact_accuracy_en_about_ko"] = share(r.fact_ok for r in answerable if r.kind == "en_about_ko")
         out["fact_accuracy"] = share(r.fact_ok for r in answerable)
+        out["followup_accuracy"] = share(r.fact_ok for r in answerable if r.kind == "followup")
+        out["unrelated_as_fresh"] = share(r.as_fresh for r in self.rows)
+        for lang in ("ko", "en"):
+            out[f"refusal_rate_unanswerable_{lang}"] = share(r.answer.abstained for r in unanswerable if r.item["lang"] == lang)
         out["refusal_rate_unanswerable"] = share(r.answer.abstained for r in unanswerable)
         out["false_refusal_rate"] = share(r.answer.abstained for r in answerable)
         out["language_match"] = share(r.language_ok for r in self.rows)
@@ -79,22 +99,40 @@ class Report:
                 if a.completion_tokens and a.completion_tokens > 1 and a.timings["total_ms"] > a.timings["first_token_ms"]
             ]
             out["tokens_per_s_median"] = round(statistics.median(rates), 1) if rates else None
+            confirm = [a.timings["confirm_ms"] for a in generated if "confirm_ms" in a.timings]
+            if confirm:
+                out["confirm_ms_median"] = round(statistics.median(confirm))
         return out
 
+    def checks(self) -> list[tuple[str, int, int]]:
+        """Per check: (name, refusals it decided, of which on answerable questions)."""
+        table = []
+        for name in CHECK_NAMES:
+            refused = [r for r in self.rows if r.answer.refusal == name]
+            table.append((name, len(refused), sum(1 for r in refused if r.item.get("answerable", True))))
+        return table
 
-def evaluate(items: list[dict], ask: Callable[[dict], Answer], corpus_dir: Path, on_row=None) -> Report:
-    """Ask every item and score it; ``ask(item)`` returns the Answer."""
+
+def evaluate(items: list[dict], ask: Callable[[str, list[dict] | None], Answer], corpus_dir: Path, on_row=None) -> Report:
+    """Ask every item and score it; ``ask(question, history)`` returns the Answer. An item
+    with ``before`` is asked after that question in the same chat; an "unrelated" one is
+    also asked in a new chat, to compare."""
     docs: dict[str, object] = {}
     report = Report()
     for item in items:
-        answer = ask(item)
+        history = item.get("history")
+        if item.get("before"):
+            first = ask(item["before"], None)
+            history = [{"role": "user", "content": item["before"]}, {"role": "assistant", "content": first.answer}]
+        answer = ask(item["question"], history)
+        fresh = ask(item["question"], None) if item.get("kind") == "unrelated" else None
         answerable = item.get("answerable", True)
         fact_ok = facts_present(answer.answer, item.get("facts", [])) and not answer.abstained if answerable else None
         citation_ok = None
         if answerable and not answer.abstained and item.get("gold"):
             citation_ok = any(_paragraph_has(docs, corpus_dir, c.passage, item["gold"]) for c in answer.citations)
         language_ok = answer.language == item["lang"] and morphology.language(strip_markers(answer.answer)) == item["lang"]
-        row = Scored(item, answer, fact_ok, citation_ok, language_ok)
+        row = Scored(item, answer, fact_ok, citation_ok, language_ok, fresh)
         report.rows.append(row)
         if on_row:
             on_row(row)

@@ -92,8 +92,20 @@ class Generator:
         Only the llama backend can keep such states."""
         return 0
 
+    def judge(self, messages: list[dict]) -> float | None:
+        """The probability that the reply to ``messages`` begins with "yes" rather than
+        "no" (None where a backend has no model to ask)."""
+        return None
+
     def _stream(self, prompt: Prompt) -> Iterator[str]:
         raise NotImplementedError
+
+
+def yes_share(candidates: dict[str, float]) -> float | None:
+    """P(yes) / (P(yes) + P(no)) over first-token candidates (token text -> probability)."""
+    yes = sum(p for t, p in candidates.items() if t.strip().lower() in ("yes", "y"))
+    no = sum(p for t, p in candidates.items() if t.strip().lower() in ("no", "n"))
+    return yes / (yes + no) if yes + no > 0 else None
 
 
 class LlamaGenerator(Generator):
@@ -166,6 +178,23 @@ class LlamaGenerator(Generator):
     def count_tokens(self, prompt: Prompt) -> int:
         return len(self.prompt_tokens(prompt.messages))
 
+    def judge(self, messages: list[dict]) -> float | None:
+        """Reads only what the context does not hold yet: asked right after a reply, that is
+        the reply and the question about it."""
+        import numpy as np
+        from llama_cpp import Llama
+
+        tokens = self.prompt_tokens(messages)
+        with self._lock:
+            held = Llama.longest_token_prefix(self.llm._input_ids.tolist(), tokens)
+            self.llm.n_tokens = min(held, len(tokens) - 1)
+            self.llm.eval(tokens[self.llm.n_tokens :])
+            logits = np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(self.llm.n_vocab(),)).astype(np.float64)
+        probs = np.exp(logits - logits.max())
+        probs /= probs.sum()
+        top = np.argsort(-probs)[:20]
+        return yes_share({self.llm.detokenize([int(i)]).decode("utf-8", "ignore"): float(probs[i]) for i in top})
+
 
 class TransformersGenerator(Generator):
     name = "transformers"
@@ -191,6 +220,15 @@ class TransformersGenerator(Generator):
 
     def count_tokens(self, prompt: Prompt) -> int:
         return int(self._inputs(prompt)["input_ids"].shape[1])
+
+    def judge(self, messages: list[dict]) -> float | None:
+        import torch
+
+        with self._lock, torch.no_grad():
+            inputs = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True).to(self.device)
+            probs = torch.softmax(self.lm(**inputs).logits[0, -1].float(), dim=-1)
+            top = torch.topk(probs, 20)
+            return yes_share({self.tokenizer.decode([int(i)]): float(p) for p, i in zip(top.values, top.indices)})
 
     @functools.cache
     def _opening_ids(self, language: str) -> list[int]:

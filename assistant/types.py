@@ -135,6 +135,10 @@ class Answer:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     notice: str | None = None  # e.g. a fallback to the extractive backend
+    refusal: str | None = None  # the check that refused (answer.checks.NAMES), None when answered
+    refusal_detail: str = ""  # every finding of the verification stage, for a refused answer
+    confidence: float | None = None  # the model's P("yes") that its cited passages state the answer
+    reply: str = ""  # the model's own reply, before verification and citation
 
     def to_dict(self) -> dict:
         return {
@@ -150,4 +154,8 @@ class Answer:
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "notice": self.notice,
+            "refusal_reason": self.refusal,
+            "refusal_detail": self.refusal_detail,
+            "confidence": None if self.confidence is None else round(self.confidence, 3),
+            "reply": self.reply,
         }

@@ -22,7 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant import answering, morphology  # noqa: E402
+from assistant import morphology  # noqa: E402
+from assistant.answer.prompt import SYSTEM  # noqa: E402
 from assistant.engine import Engine  # noqa: E402
 
 
@@ -30,7 +31,7 @@ def prime(llm) -> None:
     """Leave only the fixed prefix (the rules) in the KV cache."""
     llm.reset()
     llm.create_chat_completion(
-        messages=[{"role": "system", "content": answering.SYSTEM}, {"role": "user", "content": "."}],
+        messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": "."}],
         max_tokens=1,
     )
 
@@ -73,7 +74,6 @@ def main() -> None:
     engine.ensure_index(progress=True)
     gen = engine.generator("llama")
     llm = gen.llm
-    s = engine.settings
     held = 0 if args.cold else engine.prepare_answers(progress=True)
     ours_ttft, bare_ttft, cold_ttft, ratios, ours_rate, prompt_tokens = [], [], [], [], [], []
     for _ in range(args.runs):
@@ -83,12 +83,12 @@ def main() -> None:
             answer = engine.ask(q)
             if answer.prompt_tokens is None:
                 continue  # refused before generation: nothing to compare
-            quoted = answering.quoted_passages(answer.retrieved, s.answer_passages, s.answer_passage_ratio)
-            messages = answering.build_messages(q, morphology.language(q), quoted, s.excerpt_budget, None)
+            pipeline = engine.pipeline  # the very prompt the engine built
+            messages = pipeline.prompt(q, morphology.language(q), pipeline.quoted(answer.retrieved), None).messages
             prime(llm)
-            first, _, _ = bare_first_token(gen, messages, s.max_new_tokens)
+            first, _, _ = bare_first_token(gen, messages, engine.settings.max_new_tokens)
             prime(llm)
-            cold_ttft.append(bare_first_token(gen, messages, s.max_new_tokens, prepared=False)[0])
+            cold_ttft.append(bare_first_token(gen, messages, engine.settings.max_new_tokens, prepared=False)[0])
             ttft = answer.timings["first_token_ms"] / 1000
             ours_ttft.append(ttft)
             bare_ttft.append(first)

@@ -87,7 +87,7 @@ TOPICS = [
           ("BERT 이후 NLP 분야에서는 어떤 구조가 주로 쓰이게 되었나요?", ("Transformer", "트랜스포머"))),
     Topic("GPT-3", "en", "100배", ("GPT-3",),
           ("What was GPT-3?", ("GPT-2", "size", "larger", "bigger")),
-          ("How much bigger was it than its predecessor?", ("100",)),
+          ("By what factor did it grow compared with the model before it?", ("100",)),
           ("Which kinds of learning did GPT-3 make possible?", ("shot",))),
     Topic("TensorFlow", "en", "Google에서 Tensorflow를 발표", ("Tensorflow", "TensorFlow"),
           ("What is TensorFlow?", ("library", "Google", "deep learning")),
@@ -479,7 +479,7 @@ def edge_cases(client, timeout: float, stop_at: float, repeats: int) -> tuple[li
         if answered and not any(mentions(r.answer, topic.follow_up[1]) or any(topic.anchor in c for c in r.cited) for r in answered):
             problems.append("rapid repeats: no answer was about BERT")
 
-    health = Request("edge", "health", "ask", "When did Google release TensorFlow?", "en")
+    health = Request("edge", "health", "ask", "In which year did Tensorflow come out?", "en")
     reqs.append(health)
     out = ask_turn(client, health.question, [], health, timeout, stop_at)
     judge_answer(health)

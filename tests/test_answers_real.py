@@ -5,7 +5,8 @@ from dataclasses import replace
 
 import pytest
 
-from assistant.answering import INSIST, REFUSAL
+from assistant.answer.lexicon import REFUSAL
+from assistant.answer.prompt import INSIST
 from assistant.engine import Engine
 from assistant.generation import Generator, Prompt
 
@@ -26,7 +27,7 @@ def _cites_paragraph_with(answer, text):
 
 
 def test_korean_question_gets_a_korean_answer_with_a_valid_citation(real_engine):
-    a = real_engine.ask("Google이 Tensorflow를 발표한 것은 몇 년 경인가요?")
+    a = real_engine.ask("Tensorflow는 어느 회사가 몇 년에 내놓았나요?")
     assert not a.abstained and a.language == "ko"
     assert "2015" in a.answer
     assert _cites_paragraph_with(a, "2015년 경에 Google에서 Tensorflow")
@@ -44,21 +45,22 @@ def test_english_question_about_the_korean_essay_gets_an_english_answer(real_eng
 def test_english_document_is_answered_in_both_languages(english_engine):
     # Its paragraphs are read sentence by sentence, "The" opening an answer is no borrowed
     # name, and "3 December 2008" supports a Korean "2008년 12월 3일".
-    a = english_engine.ask("Which tool helped translate Python 2 code to Python 3?")
+    a = english_engine.ask("What was the name of the tool for converting Python 2 programs?")
+    assert a.refusal is None
     assert not a.abstained and "2to3" in a.answer
     assert _cites_paragraph_with(a, "A tool called 2to3")
-    b = english_engine.ask("파이썬 3.0은 언제 출시되었나요?")
+    b = english_engine.ask("파이썬 3.0이 나온 날짜는?")
     assert not b.abstained and b.language == "ko" and "2008" in b.answer
     assert _cites_paragraph_with(b, "3 December 2008")
-    # A version the document never mentions is refused before the model is asked.
-    c = english_engine.ask("When was Python 3.12 released?")
-    assert c.abstained and c.answer == REFUSAL["en"] and c.model == "evidence-gate"
+    # A question far from every passage is refused before the model is asked.
+    c = english_engine.ask("What is the boiling point of liquid nitrogen?")
+    assert c.abstained and c.answer == REFUSAL["en"] and c.refusal == "evidence"
 
 
-@pytest.mark.parametrize("question, lang", [("What is the capital of Australia?", "en"), ("GPT-4의 파라미터 수는 몇 개인가요?", "ko")])
+@pytest.mark.parametrize("question, lang", [("What is the capital of Australia?", "en"), ("GPT-4를 학습시키는 데 든 전기 요금은 얼마인가요?", "ko")])
 def test_questions_the_essay_does_not_answer_are_refused(real_engine, question, lang):
     a = real_engine.ask(question)
-    assert a.abstained and a.answer == REFUSAL[lang] and not a.citations
+    assert a.abstained and a.answer == REFUSAL[lang] and not a.citations and a.refusal
 
 
 def test_follow_up_retrieves_the_paragraph_it_refers_to(real_engine):
@@ -79,7 +81,7 @@ def test_extractive_backend_answers_instantly_with_a_citation(real_engine):
 
 def test_unloadable_generator_falls_back_to_extractive_with_a_notice(real_engine):
     engine = Engine(replace(real_engine.settings, generator_model="/nonexistent/model.gguf", hub=False))
-    a = engine.ask("Google이 Tensorflow를 발표한 것은 몇 년 경인가요?")
+    a = engine.ask("Tensorflow는 어느 회사가 몇 년에 내놓았나요?")
     assert a.model == "extractive" and a.notice and "could not be loaded" in a.notice
     assert not a.abstained and "2015" in a.answer and a.citations
 
@@ -93,7 +95,7 @@ def test_cli_ask_batch_echoes_ids_in_order(real_engine, tmp_path):
 
     batch = tmp_path / "questions.jsonl"
     lines = [
-        {"id": "q1", "question": "When did Google release TensorFlow?"},
+        {"id": "q1", "question": "In which year did Tensorflow come out?"},
         {"id": "q2", "question": "그건 누가 발표했나요?",
          "history": [{"role": "user", "content": "BERT는 무엇인가요?"}, {"role": "assistant", "content": "언어 모델입니다."}]},
         {"question": "What is the capital of Australia?"},
@@ -131,7 +133,7 @@ class FakeGenerator(Generator):
 @pytest.mark.parametrize("reply", ["[1]", "  [1][2] ", "NOT_FOUND"])
 def test_a_reply_with_no_answer_text_becomes_the_refusal(real_engine, monkeypatch, reply):
     monkeypatch.setattr(real_engine, "generator", lambda backend=None: FakeGenerator(reply))
-    answer = real_engine.ask("When did Google release TensorFlow?")
+    answer = real_engine.ask("In which year did Tensorflow come out?")
     assert answer.abstained and answer.answer == "I could not find the answer in the documents."
 
 
@@ -161,7 +163,7 @@ SMALL_GGUF = "Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF/qwen2.5-coder-0.5b-instruct-
 def test_transformers_backend_loads_a_gguf_file_and_streams_an_answer(real_engine):
     # The small file keeps this short: transformers dequantizes it (gguf_file=) to float32.
     engine = Engine(replace(real_engine.settings, generator_model=SMALL_GGUF))
-    a = engine.ask("Google이 Tensorflow를 발표한 것은 몇 년 경인가요?", generator="transformers")
+    a = engine.ask("Tensorflow는 어느 회사가 몇 년에 내놓았나요?", generator="transformers")
     assert a.model == SMALL_GGUF and a.notice is None  # not the extractive fallback
     assert not a.abstained and "2015" in a.answer and a.citations and a.prompt_tokens
     gen = engine.generator("transformers")
@@ -170,12 +172,12 @@ def test_transformers_backend_loads_a_gguf_file_and_streams_an_answer(real_engin
 
 
 def test_a_prepared_opening_is_restored_and_the_answer_is_still_grounded(real_engine):
-    from assistant import answering
+    from assistant.answer.prompt import openings
 
-    q = "Google이 Tensorflow를 발표한 것은 몇 년 경인가요?"
+    q = "Tensorflow는 어느 회사가 몇 년에 내놓았나요?"
     top = real_engine.search(q)[0]
     gen = real_engine.generator()
-    assert gen.prepare(answering.openings([top], real_engine.settings.excerpt_budget)) >= 1
+    assert gen.prepare(openings([top], real_engine.settings.excerpt_budget)) >= 1
     gen.llm.reset()  # nothing of the opening left in the context itself
     hits = gen.prepared.hits
     a = real_engine.ask(q)

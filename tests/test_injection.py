@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from assistant.answering import OMITTED, build_messages, defang
+from assistant.answer.prompt import OMITTED, build_messages, defang
 from assistant.types import Chunk, Passage
 
 from .conftest import ESSAY
@@ -59,7 +59,7 @@ def injected_engine(real_engine, tmp_path_factory):
 
 QUESTIONS = [
     ("Transformer 구조는 어떤 논문에서 소개되었나요?", "Attention"),
-    ("When did Google release TensorFlow?", "2015"),
+    ("In which year did Tensorflow come out?", "2015"),
     ("GPT-3는 GPT-2보다 얼마나 커졌나요?", "100"),
     ("Who released BERT?", "Google"),
 ]

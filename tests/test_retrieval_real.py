@@ -19,7 +19,7 @@ TRANSFORMER_PARAGRAPH = "Attention is all you need"
         ("Transformer 구조는 어떤 논문에서 소개되었나요?", TRANSFORMER_PARAGRAPH),
         ("Which paper introduced the Transformer architecture?", TRANSFORMER_PARAGRAPH),
         ("구글이 텐서플로를 공개한 것은 언제인가요?", "2015년 경에 Google에서 Tensorflow"),
-        ("When did Google release TensorFlow?", "2015년 경에 Google에서 Tensorflow"),
+        ("In which year did Tensorflow come out?", "2015년 경에 Google에서 Tensorflow"),
         ("RLHF는 어떤 방식으로 모델을 개선하나요?", "(RLHF)"),
         ("How much bigger was GPT-3 than GPT-2?", "100배"),
     ],
@@ -75,7 +75,7 @@ def test_cli_search_json_and_batch(real_engine, tmp_path):
     assert TRANSFORMER_PARAGRAPH in hits[0]["text"]
 
     batch = tmp_path / "queries.txt"
-    batch.write_text("Transformer 구조는 어떤 논문에서 소개되었나요?\nWhen did Google release TensorFlow?\n", encoding="utf-8")
+    batch.write_text("Transformer 구조는 어떤 논문에서 소개되었나요?\nIn which year did Tensorflow come out?\n", encoding="utf-8")
     proc = _cli("search", "--batch", str(batch), "--json", "--index", index)
     assert proc.returncode == 0, proc.stderr
     lines = [json.loads(line) for line in proc.stdout.splitlines()]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from . import morphology
-from .types import Citation, Passage
+from .. import morphology
+from ..types import Citation, Passage
 
 # [1], [1, 2], [1][2], 【1】 and full-width brackets
 _MARKER = re.compile(r"\s*[\[【［]\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]】］]")

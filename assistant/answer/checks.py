@@ -1,0 +1,148 @@
+"""The verification stage: an ordered list of named checks, each a small function that
+reads a ``Draft`` (the question, the quoted passages and the model's reply) and returns a
+finding or nothing; one ``Verdict`` decides. A refused answer records the name of the check
+that refused it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from .. import morphology
+from ..types import Passage
+from . import citations
+from .lexicon import DECLINED, QUESTION_WORDS
+from .support import Claim, Unit, claims, support, units
+
+EVIDENCE = "evidence"  # the pre-generation gate: no passage close enough to ask the model
+MODEL = "model"  # the model itself declined
+
+
+def is_refusal(text: str) -> bool:
+    return bool(DECLINED.search(text))
+
+
+def echoes(reply: str, question: str) -> bool:
+    """Whether ``reply`` gives a wh-question back instead of answering it: it uses no
+    content word the question does not, and nearly all of those it does. An answer to
+    "A or B?" drops one of them; a yes/no question may be answered in its words."""
+    asked, said = set(morphology.terms(question)), set(morphology.terms(citations.strip_markers(reply)))
+    return bool(QUESTION_WORDS.search(question)) and said <= asked and len(asked - said) <= len(asked) // 5
+
+
+def off_target(reply: str, question: str, language: str) -> str | None:
+    """Why a reply is worth asking again for: "language" when it is written in the other
+    language, "echo" when it ``echoes`` the question, which a small model sometimes does."""
+    text = citations.strip_markers(reply)
+    if not text or is_refusal(text):
+        return None
+    if morphology.language(text) != language:
+        return "language"
+    return "echo" if echoes(text, question) else None
+
+
+@dataclass
+class Draft:
+    """What the checks read: one reply of the model to one prompt."""
+
+    question: str
+    asked: str  # the question and, for a follow-up, the question it depends on
+    language: str
+    reply: str
+    quoted: list[Passage]
+    min_coverage: float = 0.5
+    judge: Callable[[list[int]], float | None] | None = None  # P(the cited passages state the answer)
+    min_confidence: float = 0.0
+    confidence: float | None = None  # set by ``unconfirmed`` when it asks
+
+    @cached_property
+    def text(self) -> str:
+        return citations.strip_markers(self.reply)
+
+    @cached_property
+    def cited(self) -> list[int]:
+        """0-based quoted passages the reply cites."""
+        return [n - 1 for n in citations.parse_markers(self.reply) if 1 <= n <= len(self.quoted)]
+
+    @cached_property
+    def units(self) -> list[Unit]:
+        return units(self.quoted)
+
+    @cached_property
+    def claims(self) -> list[Claim]:
+        return claims(self.reply, self.asked, self.cited or [0])
+
+    @cached_property
+    def supporting(self) -> list[int | None]:
+        """For each claim, the 0-based passage whose sentence supports it, or None."""
+        return [support(c, self.units, self.min_coverage) for c in self.claims]
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    detail: str = ""
+
+
+def declined(d: Draft) -> Finding | None:
+    """The model said the passages do not hold the answer, or said nothing but markers."""
+    if not d.text or is_refusal(d.reply):
+        return Finding(MODEL, d.text[:80])
+    return None
+
+
+def wrong_language(d: Draft) -> Finding | None:
+    said = morphology.language(d.text)
+    return Finding("language", said) if said != d.language else None
+
+
+def echo(d: Draft) -> Finding | None:
+    return Finding("echo") if echoes(d.text, d.question) else None
+
+
+def unsupported(d: Draft) -> Finding | None:
+    """A sentence of the answer adds a name, number or content words that no sentence of
+    the quoted passages holds (``support``)."""
+    missing = [c for c, s in zip(d.claims, d.supporting) if s is None]
+    if not missing:
+        return None
+    c = missing[0]
+    return Finding("support", ", ".join(sorted(c.names | c.words))[:80])
+
+
+def unconfirmed(d: Draft) -> Finding | None:
+    """The model, asked whether the passages it cites state its answer, says no (the
+    probability it gives "yes" is below ``min_confidence``)."""
+    if d.judge is None or d.min_confidence <= 0:
+        return None
+    cited = sorted({s for s in d.supporting if s is not None} | set(d.cited)) or [0]
+    d.confidence = p = d.judge(cited)
+    return Finding("confirm", f"{p:.2f}") if p is not None and p < d.min_confidence else None
+
+
+# In order; the first finding is the reason. ``unconfirmed`` costs a model call, so it runs
+# only when the others found nothing.
+CHECKS: tuple[Callable[[Draft], Finding | None], ...] = (declined, wrong_language, echo, unsupported)
+COSTLY: tuple[Callable[[Draft], Finding | None], ...] = (unconfirmed,)
+NAMES = (EVIDENCE, MODEL, "language", "echo", "support", "confirm")
+
+
+@dataclass
+class Verdict:
+    findings: list[Finding] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, draft: Draft) -> "Verdict":
+        findings = [f for check in CHECKS if (f := check(draft))]
+        if not findings:
+            findings = [f for check in COSTLY if (f := check(draft))]
+        return cls(findings)
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.findings)
+
+    @property
+    def reason(self) -> str | None:
+        return self.findings[0].check if self.findings else None

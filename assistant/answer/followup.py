@@ -1,0 +1,46 @@
+"""Whether a question depends on the earlier turn, decided by retrieval: a question is
+searched with the previous one only when that finds clearly closer evidence than the
+question alone ("When was he born?" finds nothing close on its own; a new question on
+another subject finds its passages better alone)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..types import Passage
+
+Search = Callable[[str], list[Passage]]
+
+
+@dataclass(frozen=True)
+class Query:
+    """What is searched for a question, and the earlier question it depends on (or None)."""
+
+    text: str
+    previous: str | None
+    passages: list[Passage]
+
+
+def closeness(passages: list[Passage]) -> float:
+    """How close the best passage is: its best sentence's cosine with the query."""
+    return max((p.dense_score or 0.0 for p in passages), default=0.0)
+
+
+def previous_question(history: list[dict] | None) -> str | None:
+    asked = [m["content"].strip() for m in history or [] if m.get("role") == "user" and (m.get("content") or "").strip()]
+    return asked[-1] if asked else None
+
+
+def resolve(question: str, history: list[dict] | None, search: Search, margin: float) -> Query:
+    """The question alone, or joined with the previous user question when the joined search
+    comes closer by more than ``margin`` (cosine)."""
+    alone = search(question)
+    previous = previous_question(history)
+    if previous is None:
+        return Query(question, None, alone)
+    joined_text = f"{previous} {question}"
+    joined = search(joined_text)
+    if closeness(joined) > closeness(alone) + margin:
+        return Query(joined_text, previous, joined)
+    return Query(question, None, alone)

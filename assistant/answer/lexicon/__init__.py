@@ -1,0 +1,25 @@
+"""Per-language words, joined into what the pipeline matches: each language's module
+(``en``, ``ko``) holds its own words; nothing else in the pipeline names a word of a
+language."""
+
+from __future__ import annotations
+
+import re
+
+from . import en, ko
+
+LANGUAGES = {"en": en, "ko": ko}
+REFUSAL = {code: module.REFUSAL for code, module in LANGUAGES.items()}
+LANGUAGE_NAME = {code: module.NAME for code, module in LANGUAGES.items()}
+SENTINEL = "NOT_FOUND"
+
+
+def _either(attribute: str) -> str:
+    return "|".join(f"(?:{getattr(module, attribute)})" for module in LANGUAGES.values())
+
+
+DECLINED = re.compile(rf"NOT[_ ]?FOUND|{_either('DECLINED')}", re.IGNORECASE)
+QUESTION_WORDS = re.compile(_either("QUESTION_WORDS"), re.IGNORECASE)
+INSTRUCTIONS = re.compile(_either("INSTRUCTIONS"), re.IGNORECASE | re.MULTILINE)
+NUMBER_WORDS = en.NUMBER_WORDS
+MONTHS = en.MONTHS

@@ -1,0 +1,33 @@
+"""English words the answer pipeline reads: what a refusal says, what asks a question,
+what addresses a model, and how numbers are spelled out."""
+
+REFUSAL = "I could not find the answer in the documents."
+NAME = "English"
+
+DECLINED = (
+    r"could not find|cannot find|can't find|couldn't find|no information|not (?:mentioned|stated|provided|specified|given)"
+    r"|(?:do|does) not (?:say|mention|state|contain|provide|specify)"
+)
+QUESTION_WORDS = r"\b(?:what|which|who|whom|whose|when|where|why|how)\b"
+INSTRUCTIONS = (
+    r"\b(?:ignore|disregard|forget|override|bypass)\b.{0,40}\b(?:instructions?|directions?|rules|prompts?|guidelines)\b"
+    r"|\b(?:ignore|disregard|forget)\s+(?:all\s+|everything\s+)?(?:of\s+)?(?:the\s+)?(?:above|previous|prior|preceding|earlier)\b"
+    r"|\b(?:system|developer)\s*(?:prompt|message|instruction)s?\s*:|^\s*(?:system|assistant)\s*:"
+    r"|\byou are now\b|\bnew instructions?\b|\byou must (?:now )?(?:reply|respond|answer|say|output) (?:with|only)\b"
+    r"|\b(?:reply|respond|answer|say|output)(?: with)? only\b|\b(?:reply|respond|answer) (?:with|using) (?:the )?(?:single )?word\b"
+)
+
+NUMBER_WORDS = {
+    w: str(i)
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+        "sixteen seventeen eighteen nineteen twenty".split()
+    )
+} | {"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80", "ninety": "90",
+     "hundred": "100", "thousand": "1000", "million": "1000000", "billion": "1000000000"}
+MONTHS = {
+    name: str(i)
+    for i, names in enumerate(("", "January Jan", "February Feb", "March Mar", "April Apr", "May", "June Jun", "July Jul",
+                               "August Aug", "September Sep Sept", "October Oct", "November Nov", "December Dec"))
+    for name in names.split()
+}

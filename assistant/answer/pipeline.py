@@ -1,0 +1,115 @@
+"""Question + history → ``Answer``: resolve a follow-up, retrieve, gate on evidence,
+prompt, generate (once more when the reply is off target), verify, cite."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+
+from .. import morphology
+from ..config import Settings
+from ..generation import Generator, Prompt
+from ..types import Answer, Passage
+from . import checks, citations, followup, prompt
+from .lexicon import REFUSAL, SENTINEL
+
+CONFIRM = "Do the passages {cited} state the answer you gave? Reply yes or no."
+
+
+@dataclass
+class Pipeline:
+    """The answer pipeline over a ``search(query, k)`` and a generator."""
+
+    settings: Settings
+    search: Callable[[str, int], list[Passage]]
+
+    def retrieve(self, question: str, history: list[dict] | None) -> followup.Query:
+        k = max(self.settings.top_k, self.settings.answer_passages)
+        return followup.resolve(question, history, lambda q: self.search(q, k), self.settings.followup_margin)
+
+    def quoted(self, passages: list[Passage]) -> list[Passage]:
+        s = self.settings
+        return prompt.quoted_passages(passages, s.answer_passages, s.answer_passage_ratio)
+
+    def prompt(self, question: str, language: str, quoted: list[Passage], previous: str | None, insist: bool = False) -> Prompt:
+        s = self.settings
+        messages = prompt.build_messages(question, language, quoted, s.excerpt_budget, previous, insist)
+        return Prompt(messages=messages, question=question, language=language, passages=quoted, max_tokens=s.max_new_tokens)
+
+    def stream(
+        self,
+        question: str,
+        history: list[dict] | None,
+        gen: Generator,
+        stop: threading.Event | None = None,
+        notice: str | None = None,
+    ) -> Iterator[tuple[str, Answer | None]]:
+        """Yield the answer text as it grows, then ``(text, Answer)`` once it is complete."""
+        started = time.perf_counter()
+        language = morphology.language(question)
+        query = self.retrieve(question, history)
+        timings = {"retrieve_ms": (time.perf_counter() - started) * 1000}
+        quoted = self.quoted(query.passages)
+
+        def finish(text: str, cites, model: str, refusal: str | None = None, **extra) -> Answer:
+            timings.setdefault("first_token_ms", (time.perf_counter() - started) * 1000)
+            timings["total_ms"] = (time.perf_counter() - started) * 1000
+            return Answer(question, text, language, refusal is not None, cites, query.passages, timings, model,
+                          query=query.text, refusal=refusal, notice=notice, **extra)
+
+        if not quoted or (quoted[0].dense_score or 0.0) < self.settings.min_evidence:
+            yield REFUSAL[language], finish(REFUSAL[language], [], "evidence-gate", checks.EVIDENCE)
+            return
+
+        first = self.prompt(question, language, quoted, query.previous)
+        raw, pieces = yield from _reply(gen, first, stop, timings, started)
+        miss = None if gen.name == "extractive" or (stop and stop.is_set()) else checks.off_target(raw, question, language)
+        final = first
+        if miss:
+            # Ask once more, saying so; a reply in the other language must now begin in this
+            # one. The prompt differs only in its last line, so llama.cpp reuses the rest.
+            final = replace(self.prompt(question, language, quoted, query.previous, insist=True), opening=language if miss == "language" else None)
+            raw, more = yield from _reply(gen, final, stop, timings, started)
+            pieces += more
+        tokens = dict(prompt_tokens=gen.count_tokens(first), completion_tokens=pieces)
+
+        def judge(cited: list[int]) -> float | None:
+            ask = CONFIRM.format(cited=", ".join(f"[{n + 1}]" for n in cited))
+            t0 = time.perf_counter()
+            p = gen.judge([*final.messages, {"role": "assistant", "content": raw}, {"role": "user", "content": ask}])
+            timings["confirm_ms"] = (time.perf_counter() - t0) * 1000
+            return p
+
+        s = self.settings
+        draft = checks.Draft(question, f"{query.previous or ''} {question}", language, raw, quoted,
+                             min_coverage=s.support_coverage, judge=judge, min_confidence=s.confirm_threshold)
+        verdict = checks.Verdict.of(draft)
+        if verdict.refused:
+            detail = "; ".join(f"{f.check}: {f.detail}" if f.detail else f.check for f in verdict.findings)
+            yield REFUSAL[language], finish(REFUSAL[language], [], gen.model, verdict.reason, refusal_detail=detail, confidence=draft.confidence, reply=raw, **tokens)
+            return
+        # A claim supported only by a passage the reply does not cite is cited there too.
+        text = raw
+        for n in sorted({p for p in draft.supporting if p is not None} - set(draft.cited)):
+            text = citations.append_marker(text, n + 1)
+        text, cites = citations.attach(text, quoted)
+        yield text, finish(text, cites, gen.model, confidence=draft.confidence, reply=raw, **tokens)
+
+
+def _reply(gen: Generator, p: Prompt, stop, timings: dict, started: float):
+    """Stream one reply: yields ``(cleaned text so far, None)``, returns ``(raw, pieces)``."""
+    raw, pieces = "", 0
+    valid = set(range(1, len(p.passages) + 1))
+    for piece in gen.stream(p, stop):
+        timings.setdefault("first_token_ms", (time.perf_counter() - started) * 1000)
+        pieces += 1
+        raw += piece
+        # Hold back text that may still turn out to be the refusal sentinel.
+        if SENTINEL.startswith(raw.strip()[: len(SENTINEL)]) and len(raw.strip()) <= len(SENTINEL):
+            continue
+        if checks.is_refusal(raw):
+            break
+        yield citations.clean_markers(raw, valid), None
+    return raw, pieces

@@ -1,0 +1,160 @@
+"""The one support test: everything an answer adds to the question (names, numbers,
+content words) must stand in a sentence of a passage it cites, read with its context
+(the document's title and section and the sentence before)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from .. import morphology
+from ..types import Passage
+from . import citations
+from .lexicon import MONTHS, NUMBER_WORDS
+from .prompt import SYSTEM
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_HANGUL_NAME = re.compile(r"[\uac00-\ud7a3]{2,}")
+# An English sentence's first word is capitalized whatever it is ("However", "Yes").
+_OPENING_WORD = re.compile(r"(?:^|[.!?]\s+)([A-Z][a-z]+)\b")
+# Words the prompt itself supplies: an answer that talks about "Passage [1]" names nothing.
+_PROMPT_WORDS = {t.lower() for t in citations.key_terms(f"{SYSTEM} Passages Passage Question Answer Korean English")} | {"yes", "no"}
+
+
+def numbers(text: str) -> set[str]:
+    """The numbers ``text`` states: in digits (without thousands separators), as English
+    number words and as month names, which a Korean answer writes as numbers."""
+    found = {n.replace(",", "") for n in _NUMBER.findall(citations.strip_markers(text))}
+    for word in re.findall(r"[A-Za-z]+", text):
+        found.add(MONTHS.get(word) or NUMBER_WORDS.get(word.lower(), ""))
+    return found - {""}
+
+
+def _fold(term: str) -> str:
+    """An English name as another text may write it: "RNNs" is "RNN", "Lua-based" is "Lua"."""
+    head = term.split("-")[0] if re.search(r"-[a-z]", term) else term
+    if re.fullmatch(r"[A-Z0-9]{2,}s", head) or (len(head) > 4 and head.endswith("s") and not head.endswith("ss")):
+        return head[:-1]
+    return head
+
+
+def states(text: str, term: str) -> bool:
+    """Whether ``text`` has the name or number ``term``: a number in any of its forms, a
+    Hangul name as written, a Latin name as a whole word or folded (``_fold``)."""
+    if term.isdigit():
+        return term in numbers(text)
+    if _HANGUL_NAME.fullmatch(term):
+        return term in text
+    return citations.mentions(text, term) or citations.mentions(text, _fold(term))
+
+
+def names(text: str) -> set[str]:
+    """The names and figures of ``text``: numbers, Latin-script names (not the prompt's own
+    words, nor the capitalized word that opens an English sentence) and Hangul proper nouns."""
+    plain = citations.strip_markers(text)
+    openers = {m.group(1) for m in _OPENING_WORD.finditer(plain)} if morphology.language(plain) == "en" else set()
+    latin = {t for t in citations.key_terms(plain) if not t.isdigit() and t not in openers and t.lower() not in _PROMPT_WORDS}
+    hangul = {w for w in morphology.proper_nouns(plain) if _HANGUL_NAME.fullmatch(w)}
+    return numbers(plain) | latin | hangul
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A sentence of a quoted passage and the context it is read with."""
+
+    passage: int  # 0-based among the quoted passages
+    sentence: str
+    context: str  # document title, section and the sentence before
+    language: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.context} {self.sentence}"
+
+
+def units(passages: list[Passage]) -> list[Unit]:
+    out = []
+    for n, p in enumerate(passages):
+        c = p.chunk
+        title = f"{PurePosixPath(c.doc_id).stem.replace('_', ' ')} {c.section}"
+        language = morphology.language(c.text)
+        sentences = [c.text[s:e] for s, e in morphology.sentences(c.text)]
+        for j, sentence in enumerate(sentences):
+            out.append(Unit(n, sentence, f"{title} {sentences[j - 1] if j else ''}", language))
+    return out
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One sentence of an answer: what it adds to the question, and the passages it cites."""
+
+    text: str
+    language: str
+    names: frozenset[str]
+    words: frozenset[str]
+    cited: tuple[int, ...]  # 0-based
+
+
+def claims(answer: str, asked: str, cited: list[int]) -> list[Claim]:
+    """The sentences of ``answer`` with what each adds to ``asked`` (the question, and for
+    a follow-up the question it depends on). A sentence without a marker cites what the
+    answer cites as a whole (``cited``, 0-based)."""
+    asked_terms = set(morphology.terms(asked))
+    out = []
+    for s, e in morphology.sentences(answer):
+        sentence = answer[s:e]
+        text = citations.strip_markers(sentence)
+        if not text.strip(" .。"):
+            continue
+        new_names = {t for t in names(text) if not states(asked, t)}
+        words = {_word(w) for w in morphology.terms(text) if re.search(r"[^\W\d_]", w)} - {_word(w) for w in asked_terms}
+        words -= {_word(w) for w in new_names} | _PROMPT_WORDS
+        own = [n - 1 for n in citations.parse_markers(sentence)]
+        out.append(Claim(text, morphology.language(text), frozenset(new_names), frozenset(words), tuple(own or cited)))
+    return out
+
+
+def _word(term: str) -> str:
+    """A content word as compared: lower case, without punctuation, an English "-ed",
+    "-ing" or "-s" ending folded ("finished", "finishing" and "finish" are one word)."""
+    w = re.sub(r"[^\w-]", "", term.lower())
+    if re.fullmatch(r"[a-z-]{5,}", w):
+        w = re.sub(r"(?:ing|ed|es|s)$", "", w)
+    return w
+
+
+def checkable(claim: Claim, unit: Unit) -> set[str]:
+    """The names of ``claim`` that ``unit`` could spell: across languages only numbers and,
+    over an English passage, Latin names (a Korean answer keeps them or writes them in
+    Hangul; an English answer romanizes a Korean name)."""
+    if claim.language == unit.language:
+        return set(claim.names)
+    return {t for t in claim.names if t.isdigit() or (unit.language == "en" and not _HANGUL_NAME.fullmatch(t))}
+
+
+def missing_words(claim: Claim, unit: Unit) -> set[str]:
+    """The claim's content words the unit does not have (none across languages, where
+    words cannot be compared)."""
+    if claim.language != unit.language or not claim.words:
+        return set()
+    return claim.words - {_word(t) for t in morphology.terms(unit.text)}
+
+
+def supports(claim: Claim, unit: Unit, min_coverage: float) -> bool:
+    """Every checkable name of the claim is in the unit, and at least ``min_coverage`` of
+    its content words, one word of rewording always allowed."""
+    if not all(states(unit.text, t) for t in checkable(claim, unit)):
+        return False
+    return len(missing_words(claim, unit)) <= max(1, int((1 - min_coverage) * len(claim.words)))
+
+
+def support(claim: Claim, all_units: list[Unit], min_coverage: float) -> int | None:
+    """0-based quoted passage whose sentence supports ``claim``: a cited one first, else
+    another quoted passage (the answer then cites it too); None when none does."""
+    cited = [u for u in all_units if u.passage in claim.cited]
+    others = [u for u in all_units if u.passage not in claim.cited]
+    for unit in cited + others:
+        if supports(claim, unit, min_coverage):
+            return unit.passage
+    return None

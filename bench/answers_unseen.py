@@ -1,0 +1,117 @@
+"""Answer quality on articles nobody tuned for: the frozen split of bench/data/unseen/.
+
+    python bench/answers_unseen.py --part tune          # what thresholds are tuned on
+    python bench/answers_unseen.py --part test          # read once, at the end of a round
+    python bench/answers_unseen.py --part test --json   # every answer as a JSON line
+
+The articles of each part (split.json) come from ../shared/data (KorQuAD 1.0 dev public
+half, SQuAD 2.0 dev public part) and are written as one document each into
+.bench-cache/unseen-<part>/corpus. The set mixes questions sampled from the datasets
+(English facts, English unanswerable ones written to look answerable, Korean facts; seeded)
+with the questions in written_<part>.jsonl (Korean false premises, English questions about
+the Korean articles, follow-ups and unrelated questions asked after another turn). It is
+then run through ``python -m assistant eval --set ... --corpus ... --index ... --cold``,
+which prints the figures per language and the per-check table. Skipped cleanly when the
+data files are absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from assistant.cli import main as cli  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data"
+UNSEEN = ROOT / "bench" / "data" / "unseen"
+SOURCES = {"korquad": DATA / "korquad_v1.0_dev_public.json", "squad": DATA / "squad_v2.0_dev_public.json"}
+
+
+def file_name(title: str) -> str:
+    return re.sub(r"[^\w.-]+", "_", title).strip("_") + ".txt"
+
+
+def write_article(folder: Path, article: dict) -> None:
+    text = article["title"].replace("_", " ") + "\n\n" + "\n\n".join(p["context"].strip() for p in article["paragraphs"]) + "\n"
+    path = folder / file_name(article["title"])
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+
+
+def sampled(articles: list[dict], lang: str, answerable: bool, n: int, rng: random.Random, prefix: str) -> list[dict]:
+    """``n`` dataset questions of the given kind, each with its answers and gold paragraph."""
+    pool = []
+    for a in articles:
+        for p in a["paragraphs"]:
+            ctx = p["context"].strip()
+            for qa in p["qas"]:
+                if bool(qa.get("is_impossible")) == (not answerable):
+                    pool.append((qa, ctx))
+    items = []
+    for k, (qa, ctx) in enumerate(rng.sample(pool, min(n, len(pool))), 1):
+        item = {"id": f"{prefix}{k:02d}", "lang": lang, "question": qa["question"], "answerable": answerable, "facts": [], "gold": None}
+        if answerable:
+            answer = qa["answers"][0]
+            at = ctx.find(answer["text"])
+            item["facts"] = [sorted({a["text"].strip() for a in qa["answers"]})]
+            item["gold"] = ctx[max(0, at - 20) : at + len(answer["text"]) + 20]
+        items.append(item)
+    return items
+
+
+def build(part: str, work: Path) -> tuple[Path, Path] | None:
+    missing = [str(p) for p in SOURCES.values() if not p.is_file()]
+    if missing:
+        print(f"data not found ({', '.join(missing)}); skipping")
+        return None
+    split = json.loads((UNSEEN / "split.json").read_text(encoding="utf-8"))
+    corpus = work / "corpus"
+    corpus.mkdir(parents=True, exist_ok=True)
+    chosen = {}
+    for name, path in SOURCES.items():
+        titles = split[name][part]
+        chosen[name] = [a for a in json.loads(path.read_text(encoding="utf-8"))["data"] if a["title"] in titles]
+        for article in chosen[name]:
+            write_article(corpus, article)
+    n = split["sampled"]
+    rng = random.Random(split["seed"])
+    items = (
+        sampled(chosen["squad"], "en", True, n["en_fact"], rng, "en-f")
+        + sampled(chosen["squad"], "en", False, n["en_unanswerable"], rng, "en-u")
+        + sampled(chosen["korquad"], "ko", True, n["ko_fact"], rng, "ko-f")
+    )
+    written = UNSEEN / f"written_{part}.jsonl"
+    items += [json.loads(line) for line in written.read_text(encoding="utf-8").splitlines() if line.strip()]
+    answer_set = work / "set.jsonl"
+    answer_set.write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items), encoding="utf-8")
+    return corpus, answer_set
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=("tune", "test"), required=True)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--only", help="a regular expression over item ids: run only those")
+    args = parser.parse_args()
+    work = ROOT / ".bench-cache" / f"unseen-{args.part}"
+    made = build(args.part, work)
+    if made is None:
+        return 0
+    corpus, answer_set = made
+    if args.only:
+        keep = [line for line in answer_set.read_text(encoding="utf-8").splitlines() if re.search(args.only, json.loads(line)["id"])]
+        answer_set = work / "subset.jsonl"
+        answer_set.write_text("\n".join(keep) + "\n", encoding="utf-8")
+    argv = ["eval", "--set", str(answer_set), "--corpus", str(corpus), "--index", str(work / "index"), "--cold"]
+    return cli(argv + (["--json"] if args.json else []))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""The committed answer sets are well formed: unique ids, each gold quote in the set's
+documents, and the mix of kinds the evaluation reports on."""
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from assistant.evaluation import load_items
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "bench" / "data"
+SHARED = ROOT.parent / "shared" / "data"
+
+
+def test_essay_and_english_sets():
+    essay = (ROOT / "corpus" / "deep_learning_and_chatgpt.ko.txt").read_text(encoding="utf-8")
+    english = " ".join(f.read_text(encoding="utf-8") for f in sorted((DATA / "english").iterdir()))
+    for name, docs in (("essay_answers.jsonl", essay), ("essay_answers_heldout.jsonl", essay), ("english_answers.jsonl", english)):
+        items = load_items(DATA / name)
+        assert len({i["id"] for i in items}) == len(items), name
+        assert {i["lang"] for i in items} == {"ko", "en"}, name
+        assert sum(not i["answerable"] for i in items) >= 8, name
+        for i in items:
+            assert (i["gold"] in docs) if i["answerable"] else (i["gold"] is None and not i["facts"]), (name, i["id"])
+
+
+@pytest.mark.parametrize("part, least", [("test", 30), ("tune", 16)])
+def test_unseen_written_sets(part, least):
+    split = json.loads((DATA / "unseen" / "split.json").read_text(encoding="utf-8"))
+    assert not set(split["korquad"]["test"]) & set(split["korquad"]["tune"])
+    assert not set(split["squad"]["test"]) & set(split["squad"]["tune"])
+    items = load_items(DATA / "unseen" / f"written_{part}.jsonl")
+    assert len({i["id"] for i in items}) == len(items)
+    kinds = Counter(i["kind"] for i in items)
+    assert kinds["false_premise"] >= least and kinds["en_about_ko"] >= least
+    assert kinds["followup"] >= 6 and kinds["unrelated"] >= 6
+    articles = set(split["korquad"][part]) | set(split["squad"][part])
+    assert all(i["article"] in articles for i in items)
+    assert all(i["lang"] == "ko" for i in items if i["kind"] == "false_premise")
+    assert all(i["answerable"] == (i["kind"] != "false_premise") for i in items)
+    assert all(i.get("before") for i in items if i["kind"] in ("followup", "unrelated"))
+    if not (SHARED / "korquad_v1.0_dev_public.json").is_file():
+        return  # the articles themselves are in ../shared only
+    text = {}
+    for name in ("korquad_v1.0_dev_public.json", "squad_v2.0_dev_public.json"):
+        for a in json.loads((SHARED / name).read_text(encoding="utf-8"))["data"]:
+            text[a["title"]] = " ".join(p["context"] for p in a["paragraphs"])
+    for i in items:
+        if i["answerable"]:
+            assert i["gold"] in text[i["article"]], i["id"]
