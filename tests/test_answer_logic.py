@@ -206,16 +206,17 @@ def test_the_verdict_names_the_first_check_that_found_something():
     assert set(checks.NAMES) >= {v.check for v in verdict.findings}
 
 
-def test_the_models_own_confirmation_runs_last_and_only_when_asked_for():
+def test_the_models_confirmation_reads_the_supporting_sentence_and_runs_last():
     calls = []
 
-    def judge(cited):
-        calls.append(cited)
+    def judge(text, asked):  # a fake judge: records what it was shown
+        calls.append((text, asked))
         return 0.2
 
     good = "왕립 도서관은 1753년에 문을 열었습니다. [1]"
     assert checks.Verdict.of(fake_draft(good, judge=judge)).reason is None and not calls
-    assert checks.Verdict.of(fake_draft(good, judge=judge, confidence=0.5)).reason == "confirm" and calls == [[0]]
+    verdict = checks.Verdict.of(fake_draft(good, judge=judge, confidence=0.5))
+    assert verdict.reason == "confirm" and calls == [("왕립 도서관은 1753년에 문을 열었다.", "왕립 도서관은 언제 문을 열었나요?")]
     assert checks.Verdict.of(fake_draft("NOT_FOUND", judge=judge, confidence=0.5)).reason == "model" and len(calls) == 1
 
 

@@ -13,7 +13,7 @@ from .. import morphology
 from ..types import Passage
 from . import citations
 from .lexicon import DECLINED, QUESTION_WORDS
-from .support import Claim, Unit, claims, support, units
+from .support import Claim, Unit, claims, support, supports, units
 
 EVIDENCE = "evidence"  # the pre-generation gate: no passage close enough to ask the model
 MODEL = "model"  # the model itself declined
@@ -52,7 +52,7 @@ class Draft:
     reply: str
     quoted: list[Passage]
     min_coverage: float = 0.5
-    judge: Callable[[list[int]], float | None] | None = None  # P(the cited passages state the answer)
+    judge: Callable[[str, str], float | None] | None = None  # P(text answers question), asked of the model
     min_confidence: float = 0.0
     confidence: float | None = None  # set by ``unconfirmed`` when it asks
 
@@ -111,13 +111,22 @@ def unsupported(d: Draft) -> Finding | None:
     return Finding("support", ", ".join(sorted(c.names | c.words))[:80])
 
 
+def evidence(d: Draft) -> str:
+    """The quoted sentences that support the answer's claims, in order, each once."""
+    found = []
+    for claim, passage in zip(d.claims, d.supporting):
+        found += [u.sentence for u in d.units if u.passage == passage and supports(claim, u, d.min_coverage)][:1]
+    return " ".join(dict.fromkeys(found))
+
+
 def unconfirmed(d: Draft) -> Finding | None:
-    """The model, asked whether the passages it cites state its answer, says no (the
-    probability it gives "yes" is below ``min_confidence``)."""
+    """The model, shown only the sentences that support the answer and the question in a
+    fresh prompt, finds that they do not answer it: the probability it gives "yes" is below
+    ``min_confidence``. A question whose premise the documents do not state is answered
+    from the nearest sentence; read on its own, that sentence plainly does not answer it."""
     if d.judge is None or d.min_confidence <= 0:
         return None
-    cited = sorted({s for s in d.supporting if s is not None} | set(d.cited)) or [0]
-    d.confidence = p = d.judge(cited)
+    d.confidence = p = d.judge(evidence(d), d.asked.strip())
     return Finding("confirm", f"{p:.2f}") if p is not None and p < d.min_confidence else None
 
 

@@ -15,7 +15,8 @@ from ..types import Answer, Passage
 from . import checks, citations, followup, prompt
 from .lexicon import REFUSAL, SENTINEL
 
-CONFIRM = "Do the passages {cited} state the answer you gave? Reply yes or no."
+JUDGE = "You check whether a text answers a question. Reply yes or no."
+CONFIRM = "Text: {text}\nQuestion: {question}\nDoes the text answer exactly this question? Reply yes or no."
 
 
 @dataclass
@@ -75,10 +76,9 @@ class Pipeline:
             pieces += more
         tokens = dict(prompt_tokens=gen.count_tokens(first), completion_tokens=pieces)
 
-        def judge(cited: list[int]) -> float | None:
-            ask = CONFIRM.format(cited=", ".join(f"[{n + 1}]" for n in cited))
+        def judge(text: str, asked: str) -> float | None:
             t0 = time.perf_counter()
-            p = gen.judge([*final.messages, {"role": "assistant", "content": raw}, {"role": "user", "content": ask}])
+            p = gen.judge([{"role": "system", "content": JUDGE}, {"role": "user", "content": CONFIRM.format(text=text, question=asked)}]) if text else None
             timings["confirm_ms"] = (time.perf_counter() - t0) * 1000
             return p
 
