@@ -38,7 +38,7 @@ class Settings:
     device: str = "cpu"
     hub: bool = True  # try the Hugging Face Hub for models not found locally
 
-    # Chunking (chosen by measurement, see bench/retrieval.py and README).
+    # Chunking (chosen by measurement, see bench/retrieval.py and docs/retrieval.md).
     chunk_max_chars: int = 800
     chunk_min_chars: int = 40
 

@@ -84,7 +84,7 @@ def main() -> None:
             if answer.prompt_tokens is None:
                 continue  # refused before generation: nothing to compare
             pipeline = engine.pipeline  # the very prompt the engine built
-            messages = pipeline.prompt(q, morphology.language(q), pipeline.quoted(answer.retrieved), None).messages
+            messages = pipeline.prompt(q, morphology.language(q), pipeline.quoted(answer.retrieved)).messages
             prime(llm)
             first, _, _ = bare_first_token(gen, messages, engine.settings.max_new_tokens)
             prime(llm)

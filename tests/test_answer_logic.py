@@ -45,6 +45,9 @@ def test_a_question_is_joined_with_the_previous_one_only_when_that_finds_closer_
     search = FakeSearch({"그건 누가 만들었나요?": 0.31, "Quokka는 무엇인가요? 그건 누가 만들었나요?": 0.62})
     q = followup.resolve("그건 누가 만들었나요?", history, search, margin=0.05)
     assert q.text == "Quokka는 무엇인가요? 그건 누가 만들었나요?" and q.previous == "Quokka는 무엇인가요?"
+    assert q.earlier_answer == "라이브러리입니다. [1]"
+    refused = history[:1] + [{"role": "assistant", "content": "문서에서 답을 찾을 수 없습니다."}]
+    assert followup.resolve("그건 누가 만들었나요?", refused, search, 0.05, ("문서에서 답을 찾을 수 없습니다.",)).earlier_answer is None
     # A new subject is found better alone: searched as asked, as in a new chat.
     search = FakeSearch({"Where is the Eiffel Tower?": 0.7, "Quokka는 무엇인가요? Where is the Eiffel Tower?": 0.55})
     q = followup.resolve("Where is the Eiffel Tower?", history, search, margin=0.05)
@@ -102,9 +105,12 @@ def test_the_request_made_again_insists_on_the_language_and_the_passages_words()
     assert first[-1]["content"].rsplit("\n", 1)[0] == again[-1]["content"].rsplit("\n", 1)[0]
 
 
-def test_a_follow_ups_earlier_question_comes_before_the_passages():
-    user = prompt.build_messages("Who released it?", "en", [passage("Quokka는 Mozilla가 발표했습니다.")], (200, 100), "What is Quokka?")[-1]["content"]
+def test_a_follow_ups_earlier_question_and_answer_come_before_the_passages():
+    ps = [passage("Quokka는 Mozilla가 발표했습니다.")]
+    user = prompt.build_messages("Who released it?", "en", ps, (200, 100), "What is Quokka?")[-1]["content"]
     assert user.startswith("Earlier question: What is Quokka?\n\nPassages:\n[1] ")
+    user = prompt.build_messages("Who released it?", "en", ps, (200, 100), "What is Quokka?", earlier_answer="A library. [1]")[-1]["content"]
+    assert user.startswith("Earlier question: What is Quokka?\nEarlier answer: A library.\n\nPassages:\n[1] ")
     assert user.endswith("Question: Who released it?\nAnswer in English, citing passages like [1].")
 
 
@@ -151,7 +157,9 @@ def test_fact_matching_needs_every_fact_in_some_form():
     assert not facts_present("5가지", [["15가지"]])
 
 
-def test_numbers_are_read_in_digits_words_and_month_names():
+def test_numbers_are_read_in_digits_words_month_names_and_units():
+    assert {"5000", "23000", "1600000"} <= support.numbers("5천여 명, 2만 3천 명, 160만 리브르")
+    assert "1600000" in support.numbers("1.6 million livres") and "1980" in support.numbers("the 1980s")
     assert support.numbers("It had 1,750 parameters [2].") == {"1750"}
     assert support.numbers("released on 3 December 2008 by a five-member team") == {"3", "12", "2008", "5"}
     assert support.states("파이썬 3.0은 2008년 12월에 나왔다", "2008") and not support.states("2018년", "2008")
@@ -200,6 +208,8 @@ def test_the_verdict_names_the_first_check_that_found_something():
     assert checks.Verdict.of(fake_draft("NOT_FOUND")).reason == "model"
     assert checks.Verdict.of(fake_draft("[1]")).reason == "model"
     assert checks.Verdict.of(fake_draft("The library opened in 1753. [1]")).reason == "language"
+    # A quoted sentence (the extractive backend) is in the passage's language by nature.
+    assert checks.Verdict.of(fake_draft("The library opened in 1753. [1]"), quoted=True).reason is None
     assert checks.Verdict.of(fake_draft("왕립 도서관은 언제 문을 열었나요. [1]")).reason == "echo"
     verdict = checks.Verdict.of(fake_draft("왕립 도서관은 1801년에 문을 열었습니다. [1]"))
     assert verdict.reason == "support" and "1801" in verdict.findings[0].detail

@@ -142,9 +142,11 @@ class Verdict:
     findings: list[Finding] = field(default_factory=list)
 
     @classmethod
-    def of(cls, draft: Draft) -> "Verdict":
-        findings = [f for check in CHECKS if (f := check(draft))]
-        if not findings:
+    def of(cls, draft: Draft, quoted: bool = False) -> "Verdict":
+        """``quoted``: the reply is the passages' own sentence (the extractive backend), so
+        only whether it says anything is checked."""
+        findings = [f for check in (CHECKS[:1] if quoted else CHECKS) if (f := check(draft))]
+        if not findings and not quoted:
             findings = [f for check in COSTLY if (f := check(draft))]
         return cls(findings)
 

@@ -20,6 +20,7 @@ class Query:
     text: str
     previous: str | None
     passages: list[Passage]
+    earlier_answer: str | None = None  # what was answered to ``previous``, when it was answered
 
 
 def closeness(passages: list[Passage]) -> float:
@@ -32,9 +33,15 @@ def previous_question(history: list[dict] | None) -> str | None:
     return asked[-1] if asked else None
 
 
-def resolve(question: str, history: list[dict] | None, search: Search, margin: float) -> Query:
+def previous_answer(history: list[dict] | None) -> str | None:
+    said = [m.get("content") or "" for m in history or [] if m.get("role") == "assistant"]
+    return said[-1].strip() if said and said[-1].strip() else None
+
+
+def resolve(question: str, history: list[dict] | None, search: Search, margin: float, refusals: tuple[str, ...] = ()) -> Query:
     """The question alone, or joined with the previous user question when the joined search
-    comes closer by more than ``margin`` (cosine)."""
+    comes closer by more than ``margin`` (cosine); a follow-up also carries the earlier
+    answer, unless it was one of the ``refusals``."""
     alone = search(question)
     previous = previous_question(history)
     if previous is None:
@@ -42,5 +49,6 @@ def resolve(question: str, history: list[dict] | None, search: Search, margin: f
     joined_text = f"{previous} {question}"
     joined = search(joined_text)
     if closeness(joined) > closeness(alone) + margin:
-        return Query(joined_text, previous, joined)
+        answer = previous_answer(history)
+        return Query(joined_text, previous, joined, None if answer in refusals else answer)
     return Query(question, None, alone)

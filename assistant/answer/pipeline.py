@@ -28,15 +28,16 @@ class Pipeline:
 
     def retrieve(self, question: str, history: list[dict] | None) -> followup.Query:
         k = max(self.settings.top_k, self.settings.answer_passages)
-        return followup.resolve(question, history, lambda q: self.search(q, k), self.settings.followup_margin)
+        return followup.resolve(question, history, lambda q: self.search(q, k), self.settings.followup_margin, tuple(REFUSAL.values()))
 
     def quoted(self, passages: list[Passage]) -> list[Passage]:
         s = self.settings
         return prompt.quoted_passages(passages, s.answer_passages, s.answer_passage_ratio)
 
-    def prompt(self, question: str, language: str, quoted: list[Passage], previous: str | None, insist: bool = False) -> Prompt:
+    def prompt(self, question: str, language: str, quoted: list[Passage], query: followup.Query | None = None, insist: bool = False) -> Prompt:
         s = self.settings
-        messages = prompt.build_messages(question, language, quoted, s.excerpt_budget, previous, insist)
+        previous, earlier = (query.previous, query.earlier_answer) if query else (None, None)
+        messages = prompt.build_messages(question, language, quoted, s.excerpt_budget, previous, insist, earlier)
         return Prompt(messages=messages, question=question, language=language, passages=quoted, max_tokens=s.max_new_tokens)
 
     def stream(
@@ -64,14 +65,14 @@ class Pipeline:
             yield REFUSAL[language], finish(REFUSAL[language], [], "evidence-gate", checks.EVIDENCE)
             return
 
-        first = self.prompt(question, language, quoted, query.previous)
+        first = self.prompt(question, language, quoted, query)
         raw, pieces = yield from _reply(gen, first, stop, timings, started)
         miss = None if gen.name == "extractive" or (stop and stop.is_set()) else checks.off_target(raw, question, language)
         final = first
         if miss:
             # Ask once more, saying so; a reply in the other language must now begin in this
             # one. The prompt differs only in its last line, so llama.cpp reuses the rest.
-            final = replace(self.prompt(question, language, quoted, query.previous, insist=True), opening=language if miss == "language" else None)
+            final = replace(self.prompt(question, language, quoted, query, insist=True), opening=language if miss == "language" else None)
             raw, more = yield from _reply(gen, final, stop, timings, started)
             pieces += more
         tokens = dict(prompt_tokens=gen.count_tokens(first), completion_tokens=pieces)
@@ -85,7 +86,7 @@ class Pipeline:
         s = self.settings
         draft = checks.Draft(question, f"{query.previous or ''} {question}", language, raw, quoted,
                              min_coverage=s.support_coverage, judge=judge, min_confidence=s.confirm_threshold)
-        verdict = checks.Verdict.of(draft)
+        verdict = checks.Verdict.of(draft, quoted=gen.name == "extractive")
         if verdict.refused:
             detail = "; ".join(f"{f.check}: {f.detail}" if f.detail else f.check for f in verdict.findings)
             yield REFUSAL[language], finish(REFUSAL[language], [], gen.model, verdict.reason, refusal_detail=detail, confidence=draft.confidence, reply=raw, **tokens)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from .. import morphology
 from ..types import Passage
+from . import citations
 from .lexicon import INSTRUCTIONS, LANGUAGE_NAME, SENTINEL
 
 SYSTEM = (
@@ -96,15 +97,20 @@ def build_messages(
     excerpt_chars: tuple[int, int],
     previous: str | None,
     insist: bool = False,
+    earlier_answer: str | None = None,
 ) -> list[dict]:
     """System rules (a fixed prefix llama.cpp keeps cached) and the quoted passages. Prompt
     processing dominates the wait on a CPU, so only excerpts around each passage's best
     sentence are sent: ``excerpt_chars`` = (top passage, each other passage). ``previous``:
-    the earlier question a follow-up depends on. ``insist``: the request once more, for a
-    reply that was off target."""
+    the earlier question a follow-up depends on, and ``earlier_answer`` what was answered
+    to it (it names what the follow-up's "he" or "that" is). ``insist``: the request once
+    more, for a reply that was off target."""
     # A follow-up's earlier question goes first: placed next to the new question, the 1.5B
     # model answered the earlier one again.
-    context = f"Earlier question: {previous}\n\n" if previous else ""
+    context = f"Earlier question: {previous}\n" if previous else ""
+    if previous and earlier_answer:
+        context += f"Earlier answer: {citations.strip_markers(earlier_answer)}\n"
+    context += "\n" if context else ""
     ask = INSIST[language] if insist else f"Answer in {LANGUAGE_NAME[language]}, citing passages like [1]."
     user = f"{context}{PASSAGES}{_quoted(passages, excerpt_chars)}\n\nQuestion: {question}\n{ask}"
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]

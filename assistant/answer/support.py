@@ -11,10 +11,23 @@ from pathlib import PurePosixPath
 from .. import morphology
 from ..types import Passage
 from . import citations
-from .lexicon import MONTHS, NUMBER_WORDS
+from .lexicon import MONTHS, NUMBER_UNITS, NUMBER_WORDS
 from .prompt import SYSTEM
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_UNITS = "|".join(sorted(NUMBER_UNITS, key=len, reverse=True))
+# A run of numbers with units: "2만 3천", "1.6 million"; its value is their sum.
+_SCALED = re.compile(rf"(?:\d+(?:[.,]\d+)*\s*(?:{_UNITS})(?![a-z])\s*)+", re.IGNORECASE)
+_SCALED_PART = re.compile(rf"(\d+(?:[.,]\d+)*)\s*({_UNITS})", re.IGNORECASE)
+
+
+def _scaled(text: str) -> set[str]:
+    """The values of numbers written with units ("5천" is 5000)."""
+    found = set()
+    for run in _SCALED.finditer(text):
+        total = sum(float(n.replace(",", "")) * NUMBER_UNITS[u.lower() if u.isascii() else u] for n, u in _SCALED_PART.findall(run.group()))
+        found.add(str(int(total)) if total == int(total) else str(total))
+    return found
 _HANGUL_NAME = re.compile(r"[\uac00-\ud7a3]{2,}")
 # An English sentence's first word is capitalized whatever it is ("However", "Yes").
 _OPENING_WORD = re.compile(r"(?:^|[.!?]\s+)([A-Z][a-z]+)\b")
@@ -25,7 +38,7 @@ _PROMPT_WORDS = {t.lower() for t in citations.key_terms(f"{SYSTEM} Passages Pass
 def numbers(text: str) -> set[str]:
     """The numbers ``text`` states: in digits (without thousands separators), as English
     number words and as month names, which a Korean answer writes as numbers."""
-    found = {n.replace(",", "") for n in _NUMBER.findall(citations.strip_markers(text))}
+    found = {n.replace(",", "") for n in _NUMBER.findall(citations.strip_markers(text))} | _scaled(text)
     for word in re.findall(r"[A-Za-z]+", text):
         found.add(MONTHS.get(word) or NUMBER_WORDS.get(word.lower(), ""))
     return found - {""}
@@ -109,6 +122,7 @@ def claims(answer: str, asked: str, cited: list[int]) -> list[Claim]:
             continue
         new_names = {t for t in names(text) if not states(asked, t)}
         words = {_word(w) for w in morphology.terms(text) if re.search(r"[^\W\d_]", w)} - {_word(w) for w in asked_terms}
+        words = {w for w in words if len(w) > 1}  # a counter or a letter ("년", "s") says nothing
         words -= {_word(w) for w in new_names} | _PROMPT_WORDS
         own = [n - 1 for n in citations.parse_markers(sentence)]
         out.append(Claim(text, morphology.language(text), frozenset(new_names), frozenset(words), tuple(own or cited)))
@@ -121,6 +135,7 @@ def _word(term: str) -> str:
     w = re.sub(r"[^\w-]", "", term.lower())
     if re.fullmatch(r"[a-z-]{5,}", w):
         w = re.sub(r"(?:ing|ed|es|s)$", "", w)
+        w = re.sub(r"([b-df-hj-np-tv-z])\1$", r"\1", w)  # "dropped" -> "dropp" -> "drop"
     return w
 
 
