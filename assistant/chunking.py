@@ -15,7 +15,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 
 from . import morphology
-from .ingest import _clean_heading
+from .ingest import clean_heading
 from .types import Chunk, Document
 
 
@@ -34,7 +34,7 @@ def chunk_document(doc: Document, config: ChunkingConfig) -> list[Chunk]:
     section = doc.title
     for block in doc.blocks:
         if block.kind == "heading":
-            section = _clean_heading(block.text)
+            section = clean_heading(block.text)
             continue
         if block.kind != "body":
             continue

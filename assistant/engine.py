@@ -43,7 +43,7 @@ EMBED_SLICE = 64  # sentences per embedding call during a build
 class Engine:
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or Settings.from_env()
-        self.models = ModelStore(self.settings.model_cache)
+        self.models = ModelStore(self.settings.model_cache, pip_args=self.settings.pip_args.split())
         self.store = IndexStore(self.settings.index_dir)
         self._retriever: HybridRetriever | None = None
         self._lock = threading.Lock()
@@ -65,10 +65,11 @@ class Engine:
     def chunking(self) -> ChunkingConfig:
         return ChunkingConfig(max_chars=self.settings.chunk_max_chars)
 
-    def index_config(self) -> IndexConfig:
-        """What an index built now depends on, and what a loaded index must match."""
+    def index_config(self, embedding_path: Path | None = None) -> IndexConfig:
+        """What an index built now depends on, and what a loaded index must match.
+        ``embedding_path``: the local embedding model, when known (else it is resolved)."""
         s = self.settings
-        embedding = fingerprint(s.embedding_model, self.embedding_path, self.models)
+        embedding = fingerprint(s.embedding_model, embedding_path or self.embedding_path, self.models)
         embedding["truncate_dim"] = s.embedding_dim
         tag = backend_tag(s.embedding_backend, s.device)
         if tag is not None:  # torch float32 vectors are recorded as before (no key)
@@ -140,12 +141,13 @@ class Engine:
             current = self.store.current_name()
             if self._retriever is None or self._retriever.generation.path.name != current:
                 generation = self.store.load()
-                self._check_compatible(generation.manifest)
+                self.check_compatible(generation.manifest)
                 self._retriever = HybridRetriever(generation, self.embedder, self.settings)
             return self._retriever
 
-    def _check_compatible(self, manifest: dict) -> None:
-        expected = self.index_config().manifest()
+    def check_compatible(self, manifest: dict, embedding_path: Path | None = None) -> None:
+        """Raise IndexIncompatible when an index's manifest does not fit the settings."""
+        expected = self.index_config(embedding_path).manifest()
         for key in ("embedding", "lexical", "chunking"):
             if manifest.get(key) != expected[key]:
                 built = manifest.get(key, {}).get("model", manifest.get(key))

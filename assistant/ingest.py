@@ -20,7 +20,7 @@ from .types import Block, Document
 
 log = logging.getLogger(__name__)
 
-__all__ = ["IngestError", "SUPPORTED_SUFFIXES", "load_document", "read_text", "scan_corpus", "classify", "split_blocks"]
+__all__ = ["IngestError", "SUPPORTED_SUFFIXES", "load_document", "scan_corpus", "classify", "split_blocks"]
 
 
 _BLOCK = re.compile(r"\S(?:.*\S)?(?:\n[ \t]*\S.*)*", re.MULTILINE)
@@ -49,18 +49,6 @@ _SHORT = 80  # a "line-like" block: no longer than this and a single line
 _BOILERPLATE_MAX = 300
 
 
-def read_text(path: Path) -> tuple[str, bytes]:
-    """Decode a text file (encoding detected, see ``formats.decode_text``); raise
-    IngestError for empty, binary or undecodable files."""
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise IngestError(f"{path.name}: file is empty")
-    try:
-        return formats.decode_text(raw), raw
-    except formats.Unreadable as exc:
-        raise IngestError(f"{path.name}: {exc}") from exc
-
-
 def load_document(path: Path, doc_id: str) -> Document:
     """Any supported format (see ``formats``): its text, split into classified blocks."""
     extracted = formats.extract(path)
@@ -73,7 +61,7 @@ def load_document(path: Path, doc_id: str) -> Document:
         doc_id=doc_id,
         text=text,
         sha256=extracted.sha256,
-        title=_clean_heading(title),
+        title=clean_heading(title),
         blocks=tuple(blocks),
         pages=extracted.pages,
     )
@@ -91,7 +79,7 @@ def split_blocks(text: str) -> list[tuple[int, int, int]]:
     return out
 
 
-def _clean_heading(text: str) -> str:
+def clean_heading(text: str) -> str:
     return _MD_HEADING.sub("", text).strip()
 
 
@@ -167,9 +155,9 @@ def _mark_title(texts: list[str], kinds: list[str]) -> None:
     duplicates and are not content either."""
     if not kinds or kinds[0] != "heading":
         return
-    title = _clean_heading(texts[0])
+    title = clean_heading(texts[0])
     for i, t in enumerate(texts):
-        if kinds[i] == "heading" and _clean_heading(t) == title:
+        if kinds[i] == "heading" and clean_heading(t) == title:
             kinds[i] = "title"
 
 

@@ -141,8 +141,7 @@ class ModelStore:
     def __init__(self, root: Path, registry: dict[str, ModelSpec] | None = None, pip_args=()):
         self.root = Path(root)
         self.registry = REGISTRY if registry is None else registry
-        extra = os.environ.get("ASSISTANT_PIP_ARGS", "").split()
-        self.pip_args = tuple(pip_args) + tuple(extra)
+        self.pip_args = tuple(pip_args)
 
     # -- paths ---------------------------------------------------------------------
     def folder(self, spec: ModelSpec) -> Path:

@@ -95,9 +95,6 @@ class IndexStore:
             return None
         return name if (self.root / name / "manifest.json").is_file() else None
 
-    def exists(self) -> bool:
-        return self.current_name() is not None
-
     def lock(self, timeout: float = 600) -> FileLock:
         self.root.mkdir(parents=True, exist_ok=True)
         return FileLock(str(self.root / ".lock"), timeout=timeout)

@@ -4,7 +4,7 @@ import pytest
 
 from assistant import morphology
 from assistant.chunking import ChunkingConfig, chunk_document
-from assistant.ingest import IngestError, load_document, read_text
+from assistant.ingest import IngestError, load_document
 
 from .conftest import ESSAY
 
@@ -87,8 +87,7 @@ def test_markdown_headings_and_plain_paragraphs(tmp_path):
 def test_cp949_text_is_decoded(tmp_path):
     p = tmp_path / "legacy.txt"
     p.write_bytes("한국어 문서입니다. 인코딩은 CP949입니다.".encode("cp949"))
-    text, _ = read_text(p)
-    assert text.startswith("한국어 문서입니다")
+    assert load_document(p, p.name).text.startswith("한국어 문서입니다")
 
 
 @pytest.mark.parametrize(
