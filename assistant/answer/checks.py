@@ -13,7 +13,7 @@ from .. import morphology
 from ..types import Passage
 from . import citations
 from .lexicon import DECLINED, QUESTION_WORDS
-from .support import Claim, Unit, claims, support, supports, units
+from .support import Claim, Unit, claims, supporting_unit, units
 
 EVIDENCE = "evidence"  # the pre-generation gate: no passage close enough to ask the model
 MODEL = "model"  # the model itself declined
@@ -74,9 +74,14 @@ class Draft:
         return claims(self.reply, self.asked, self.cited or [0])
 
     @cached_property
+    def supporting_units(self) -> list[Unit | None]:
+        """For each claim, the quoted sentence that supports it, or None."""
+        return [supporting_unit(c, self.units, self.min_coverage) for c in self.claims]
+
+    @property
     def supporting(self) -> list[int | None]:
         """For each claim, the 0-based passage whose sentence supports it, or None."""
-        return [support(c, self.units, self.min_coverage) for c in self.claims]
+        return [None if u is None else u.passage for u in self.supporting_units]
 
 
 @dataclass(frozen=True)
@@ -113,10 +118,7 @@ def unsupported(d: Draft) -> Finding | None:
 
 def evidence(d: Draft) -> str:
     """The quoted sentences that support the answer's claims, in order, each once."""
-    found = []
-    for claim, passage in zip(d.claims, d.supporting):
-        found += [u.sentence for u in d.units if u.passage == passage and supports(claim, u, d.min_coverage)][:1]
-    return " ".join(dict.fromkeys(found))
+    return " ".join(dict.fromkeys(u.sentence for u in d.supporting_units if u is not None))
 
 
 def unconfirmed(d: Draft) -> Finding | None:

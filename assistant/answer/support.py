@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import PurePosixPath
 
 from .. import morphology
@@ -85,6 +86,11 @@ class Unit:
     def text(self) -> str:
         return f"{self.context} {self.sentence}"
 
+    @cached_property
+    def words(self) -> frozenset[str]:
+        """Its content words as claims' words are compared (``_word``), read once."""
+        return frozenset(_word(t) for t in morphology.terms(self.text))
+
 
 def units(passages: list[Passage]) -> list[Unit]:
     out = []
@@ -153,7 +159,7 @@ def missing_words(claim: Claim, unit: Unit) -> set[str]:
     words cannot be compared)."""
     if claim.language != unit.language or not claim.words:
         return set()
-    return claim.words - {_word(t) for t in morphology.terms(unit.text)}
+    return claim.words - unit.words
 
 
 def supports(claim: Claim, unit: Unit, min_coverage: float) -> bool:
@@ -164,12 +170,15 @@ def supports(claim: Claim, unit: Unit, min_coverage: float) -> bool:
     return len(missing_words(claim, unit)) <= max(1, int((1 - min_coverage) * len(claim.words)))
 
 
-def support(claim: Claim, all_units: list[Unit], min_coverage: float) -> int | None:
-    """0-based quoted passage whose sentence supports ``claim``: a cited one first, else
+def supporting_unit(claim: Claim, all_units: list[Unit], min_coverage: float) -> Unit | None:
+    """The quoted sentence that supports ``claim``: in a cited passage first, else in
     another quoted passage (the answer then cites it too); None when none does."""
     cited = [u for u in all_units if u.passage in claim.cited]
     others = [u for u in all_units if u.passage not in claim.cited]
-    for unit in cited + others:
-        if supports(claim, unit, min_coverage):
-            return unit.passage
-    return None
+    return next((u for u in cited + others if supports(claim, u, min_coverage)), None)
+
+
+def support(claim: Claim, all_units: list[Unit], min_coverage: float) -> int | None:
+    """0-based quoted passage of the ``supporting_unit``, or None."""
+    unit = supporting_unit(claim, all_units, min_coverage)
+    return None if unit is None else unit.passage
