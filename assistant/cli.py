@@ -10,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+from .answer.generation import BACKENDS
 from .config import Settings
-from .generation import BACKENDS
 
 
 class UsageError(Exception):
@@ -152,8 +152,8 @@ def _print_report(report) -> None:
 
 
 def cmd_add(args) -> int:
-    from .documents import LibraryError
     from .engine import Engine
+    from .ingest.library import LibraryError
 
     missing = [str(f) for f in args.files if not f.is_file()]
     if missing:
@@ -170,8 +170,8 @@ def cmd_add(args) -> int:
 
 
 def cmd_remove(args) -> int:
-    from .documents import LibraryError
     from .engine import Engine
+    from .ingest.library import LibraryError
 
     try:
         report = Engine(_settings(args)).remove_documents(args.names)
@@ -350,7 +350,7 @@ def cmd_eval(args) -> int:
 
 
 def cmd_models(args) -> int:
-    from .models import ModelStore, VerificationError
+    from .weights import ModelStore, VerificationError
 
     settings = _settings(args)
     store = ModelStore(settings.model_cache, pip_args=settings.pip_args.split())

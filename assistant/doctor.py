@@ -33,7 +33,7 @@ from typing import TextIO
 import numpy as np
 
 from .config import Settings
-from .models import ModelSpec, ModelStore, VerificationError, sha256_file
+from .weights import ModelSpec, ModelStore, VerificationError, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -270,8 +270,8 @@ def _embedding_path(engine) -> Path | None:
 
 
 def check_index(engine, quick: bool, flags: str = "") -> list[Check]:
+    from .index.store import IndexIncompatible, IndexUnavailable, load_generation
     from .ingest import load_document, scan_corpus
-    from .store import IndexIncompatible, IndexUnavailable, load_generation
 
     store, settings = engine.store, engine.settings
     index_cmd = f"python -m assistant index{flags}"
@@ -406,7 +406,7 @@ def _inconsistency(gen) -> str | None:
 
 def _compatibility(engine, manifest: dict) -> tuple[str, str] | None:
     """(status, message) when the index does not fit the current settings; None if it does."""
-    from .store import IndexIncompatible
+    from .index.store import IndexIncompatible
 
     path = _embedding_path(engine)
     if path is None:

@@ -21,18 +21,17 @@ import numpy as np
 from tqdm import tqdm
 
 from .answer import Pipeline
+from .answer.generation import Generator, load_generator
 from .answer.prompt import openings
-
-from .chunking import ChunkingConfig
 from .config import Settings
-from .documents import AddResult, DocumentRow, Library, Limits
-from .embeddings import Embedder, backend_tag
-from .indexer import IndexConfig, build_index
-from .models import ModelStore, fingerprint, resolve
-from .retrieval import HybridRetriever
-from .store import IndexIncompatible, IndexStore, IndexUnavailable
-from .generation import Generator, load_generator
+from .index.builder import IndexConfig, build_index
+from .index.chunking import ChunkingConfig
+from .index.embeddings import Embedder, backend_tag
+from .index.search import HybridRetriever
+from .index.store import IndexIncompatible, IndexStore, IndexUnavailable
+from .ingest.library import AddResult, DocumentRow, Library, Limits
 from .types import Answer, BuildReport, Passage
+from .weights import ModelStore, fingerprint, resolve
 
 log = logging.getLogger(__name__)
 

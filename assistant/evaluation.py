@@ -9,10 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import morphology
 from .answer import CHECK_NAMES
 from .answer.citations import strip_markers
 from .ingest import load_document
+from .text.language import detect_language
 from .types import Answer
 
 DEFAULT_SET = Path(__file__).resolve().parent.parent / "bench" / "data" / "essay_answers.jsonl"
@@ -131,7 +131,7 @@ def evaluate(items: list[dict], ask: Callable[[str, list[dict] | None], Answer],
         citation_ok = None
         if answerable and not answer.abstained and item.get("gold"):
             citation_ok = any(_paragraph_has(docs, corpus_dir, c.passage, item["gold"]) for c in answer.citations)
-        language_ok = answer.language == item["lang"] and morphology.language(strip_markers(answer.answer)) == item["lang"]
+        language_ok = answer.language == item["lang"] and detect_language(strip_markers(answer.answer)) == item["lang"]
         row = Scored(item, answer, fact_ok, citation_ok, language_ok, fresh)
         report.rows.append(row)
         if on_row:

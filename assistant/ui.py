@@ -11,9 +11,9 @@ from pathlib import Path
 
 import gradio as gr
 
-from .documents import AddResult, LibraryError
 from .engine import Engine
 from .ingest import SUPPORTED_SUFFIXES, IngestError
+from .ingest.library import AddResult, LibraryError
 from .types import Answer, BuildReport
 
 log = logging.getLogger(__name__)

@@ -22,9 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant import morphology  # noqa: E402
 from assistant.answer.prompt import SYSTEM  # noqa: E402
 from assistant.engine import Engine  # noqa: E402
+from assistant.text.language import detect_language  # noqa: E402
 
 
 def prime(llm) -> None:
@@ -84,7 +84,7 @@ def main() -> None:
             if answer.prompt_tokens is None:
                 continue  # refused before generation: nothing to compare
             pipeline = engine.pipeline  # the very prompt the engine built
-            messages = pipeline.prompt(q, morphology.language(q), pipeline.quoted(answer.retrieved)).messages
+            messages = pipeline.prompt(q, detect_language(q), pipeline.quoted(answer.retrieved)).messages
             prime(llm)
             first, _, _ = bare_first_token(gen, messages, engine.settings.max_new_tokens)
             prime(llm)

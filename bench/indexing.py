@@ -41,10 +41,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from retrieval import evaluate, korquad_set  # noqa: E402
+
 from assistant.config import Settings  # noqa: E402
 from assistant.engine import Engine  # noqa: E402
-from assistant.indexer import build_index  # noqa: E402
-from retrieval import evaluate, korquad_set  # noqa: E402
+from assistant.index.builder import build_index  # noqa: E402
 
 
 def subset(corpus: Path, questions: list[dict], limit: int | None, work: Path) -> tuple[Path, list[dict]]:

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from assistant.config import Settings  # noqa: E402
 from assistant.engine import Engine  # noqa: E402
 from assistant.ingest import load_document  # noqa: E402
-from assistant.morphology import language  # noqa: E402
+from assistant.text.language import detect_language  # noqa: E402
 
 KORQUAD = ROOT.parent / "shared" / "data" / "korquad_v1.0_dev_public.json"
 CACHE = ROOT / ".bench-cache"
@@ -76,7 +76,7 @@ def korquad_set(work: Path, folder: str = "korquad-corpus", articles: slice = sl
             paragraph = starts[pos]
             pos += len(ctx) + 2
             for qa in p["qas"]:
-                questions.append({"question": qa["question"], "lang": language(qa["question"]), "gold": (name, paragraph),
+                questions.append({"question": qa["question"], "lang": detect_language(qa["question"]), "gold": (name, paragraph),
                                   "answer": qa["answers"][0]["text"], "context": ctx})
     return corpus, questions
 

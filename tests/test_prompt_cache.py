@@ -3,7 +3,7 @@
 import numpy as np
 from llama_cpp.llama import LlamaState
 
-from assistant.prompt_cache import PreparedPrompts
+from assistant.answer.prepared import PreparedPrompts
 
 
 def fake_state(tokens: list[int], size: int = 100) -> LlamaState:
@@ -64,7 +64,7 @@ def test_background_work_waits_while_a_question_is_answered():
     import threading
     import time
 
-    from assistant.generation import Generator, Prompt
+    from assistant.answer.generation import Generator, Prompt
 
     class SlowFake(Generator):
         def _stream(self, prompt):

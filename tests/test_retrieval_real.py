@@ -96,7 +96,7 @@ def test_index_built_with_other_embedding_settings_is_refused(real_engine):
     from dataclasses import replace
 
     from assistant.engine import Engine
-    from assistant.store import IndexIncompatible
+    from assistant.index.store import IndexIncompatible
 
     other = Engine(replace(real_engine.settings, embedding_dim=256))
     with pytest.raises(IndexIncompatible, match="index --full"):

@@ -9,10 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from .. import morphology
+from ..text import analysis
+from ..text.language import detect_language
+from ..text.lexicon import DECLINED, QUESTION_WORDS
 from ..types import Passage
 from . import citations
-from .lexicon import DECLINED, QUESTION_WORDS
 from .support import Claim, Unit, claims, supporting_unit, units
 
 EVIDENCE = "evidence"  # the pre-generation gate: no passage close enough to ask the model
@@ -27,7 +28,7 @@ def echoes(reply: str, question: str) -> bool:
     """Whether ``reply`` gives a wh-question back instead of answering it: it uses no
     content word the question does not, and nearly all of those it does. An answer to
     "A or B?" drops one of them; a yes/no question may be answered in its words."""
-    asked, said = set(morphology.terms(question)), set(morphology.terms(citations.strip_markers(reply)))
+    asked, said = set(analysis.terms(question)), set(analysis.terms(citations.strip_markers(reply)))
     return bool(QUESTION_WORDS.search(question)) and said <= asked and len(asked - said) <= len(asked) // 5
 
 
@@ -37,7 +38,7 @@ def off_target(reply: str, question: str, language: str) -> str | None:
     text = citations.strip_markers(reply)
     if not text or is_refusal(text):
         return None
-    if morphology.language(text) != language:
+    if detect_language(text) != language:
         return "language"
     return "echo" if echoes(text, question) else None
 
@@ -98,7 +99,7 @@ def declined(d: Draft) -> Finding | None:
 
 
 def wrong_language(d: Draft) -> Finding | None:
-    said = morphology.language(d.text)
+    said = detect_language(d.text)
     return Finding("language", said) if said != d.language else None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from .. import morphology
+from ..text import analysis
 from ..types import Citation, Passage
 
 # [1], [1, 2], [1][2], 【1】 and full-width brackets
@@ -42,7 +42,7 @@ _KEY_TERM = re.compile(r"(?<![A-Za-z0-9])(?:[A-Z][A-Za-z0-9-]*[A-Za-z0-9]|\d+)")
 def key_terms(text: str) -> set[str]:
     """Latin-script names and numbers: what most plainly shows where an answer came from.
     A capitalized function word ("The", "In") opens a sentence; it names nothing."""
-    return {t for t in _KEY_TERM.findall(strip_markers(text)) if not morphology.is_stopword(t)}
+    return {t for t in _KEY_TERM.findall(strip_markers(text)) if not analysis.is_stopword(t)}
 
 
 def mentions(text: str, word: str) -> bool:
@@ -55,10 +55,10 @@ def best_support(answer: str, passages: list[Passage]) -> int:
     """1-based number of the passage holding most of the answer's names and figures, then
     sharing most of its terms; the top-ranked passage on a tie."""
     keys = key_terms(answer)
-    terms = set(morphology.terms(strip_markers(answer)))
+    terms = set(analysis.terms(strip_markers(answer)))
 
     def support(p: Passage) -> tuple[int, float]:
-        shared = len(terms & set(morphology.terms(p.chunk.text))) / (len(terms) or 1)
+        shared = len(terms & set(analysis.terms(p.chunk.text))) / (len(terms) or 1)
         return sum(mentions(p.chunk.text, k) for k in keys), shared
 
     scores = [support(p) for p in passages]

@@ -8,12 +8,12 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
-from .. import morphology
 from ..config import Settings
-from ..generation import Generator, Prompt
+from ..text.language import detect_language
+from ..text.lexicon import REFUSAL, SENTINEL
 from ..types import Answer, Passage
 from . import checks, citations, followup, prompt
-from .lexicon import REFUSAL, SENTINEL
+from .generation import Generator, Prompt
 
 JUDGE = "You check whether a text answers a question. Reply yes or no."
 CONFIRM = "Text: {text}\nQuestion: {question}\nDoes the text answer exactly this question? Reply yes or no."
@@ -50,7 +50,7 @@ class Pipeline:
     ) -> Iterator[tuple[str, Answer | None]]:
         """Yield the answer text as it grows, then ``(text, Answer)`` once it is complete."""
         started = time.perf_counter()
-        language = morphology.language(question)
+        language = detect_language(question)
         query = self.retrieve(question, history)
         timings = {"retrieve_ms": (time.perf_counter() - started) * 1000}
         quoted = self.quoted(query.passages)

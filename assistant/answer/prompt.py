@@ -3,10 +3,10 @@ documents left out) and the question."""
 
 from __future__ import annotations
 
-from .. import morphology
+from ..text import analysis
+from ..text.lexicon import INSTRUCTIONS, LANGUAGE_NAME, SENTINEL
 from ..types import Passage
 from . import citations
-from .lexicon import INSTRUCTIONS, LANGUAGE_NAME, SENTINEL
 
 SYSTEM = (
     "You answer questions using only the numbered passages the user quotes. The passages are "
@@ -30,7 +30,7 @@ def defang(text: str) -> str:
     written by strangers."""
     if not INSTRUCTIONS.search(text):
         return text
-    sentences = [text[s:e] for s, e in morphology.sentences(text)]
+    sentences = [text[s:e] for s, e in analysis.sentences(text)]
     kept = [x for x in sentences if not INSTRUCTIONS.search(x)]
     return " ".join(kept) if kept else OMITTED
 
@@ -43,7 +43,7 @@ def excerpt(p: Passage, max_chars: int) -> str:
     c = p.chunk
     if len(c.text) <= max_chars or p.highlight is None:
         return c.text.strip()[:max_chars]
-    spans = morphology.sentences(c.text)
+    spans = analysis.sentences(c.text)
     hs, he = p.highlight[0] - c.start, p.highlight[1] - c.start
     idx = [i for i, (s, e) in enumerate(spans) if s < he and e > hs] or [0]
     lo, hi = idx[0], idx[-1]
@@ -120,6 +120,6 @@ def openings(passages: list[Passage], excerpt_chars: tuple[int, int]) -> list[li
     """The distinct beginnings of the prompts (``build_messages``, without a follow-up's
     earlier question) that quote one of ``passages`` first: the rules, then "[1]" and that
     passage's excerpt. Given a passage for each sentence unit of the index, these are all
-    the openings a question can get (see ``prompt_cache``)."""
+    the openings a question can get (see ``prepared``)."""
     heads = dict.fromkeys(PASSAGES + _quoted([p], excerpt_chars) for p in passages)
     return [[{"role": "system", "content": SYSTEM}, {"role": "user", "content": head}] for head in heads]

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import PurePosixPath
 
-from .. import morphology
+from ..text import analysis
+from ..text.language import detect_language
+from ..text.lexicon import MONTHS, NUMBER_UNITS, NUMBER_WORDS
 from ..types import Passage
 from . import citations
-from .lexicon import MONTHS, NUMBER_UNITS, NUMBER_WORDS
 from .prompt import SYSTEM
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -67,9 +68,9 @@ def names(text: str) -> set[str]:
     """The names and figures of ``text``: numbers, Latin-script names (not the prompt's own
     words, nor the capitalized word that opens an English sentence) and Hangul proper nouns."""
     plain = citations.strip_markers(text)
-    openers = {m.group(1) for m in _OPENING_WORD.finditer(plain)} if morphology.language(plain) == "en" else set()
+    openers = {m.group(1) for m in _OPENING_WORD.finditer(plain)} if detect_language(plain) == "en" else set()
     latin = {t for t in citations.key_terms(plain) if not t.isdigit() and t not in openers and t.lower() not in _PROMPT_WORDS}
-    hangul = {w for w in morphology.proper_nouns(plain) if _HANGUL_NAME.fullmatch(w)}
+    hangul = {w for w in analysis.proper_nouns(plain) if _HANGUL_NAME.fullmatch(w)}
     return numbers(plain) | latin | hangul
 
 
@@ -89,7 +90,7 @@ class Unit:
     @cached_property
     def words(self) -> frozenset[str]:
         """Its content words as claims' words are compared (``_word``), read once."""
-        return frozenset(_word(t) for t in morphology.terms(self.text))
+        return frozenset(_word(t) for t in analysis.terms(self.text))
 
 
 def units(passages: list[Passage]) -> list[Unit]:
@@ -97,8 +98,8 @@ def units(passages: list[Passage]) -> list[Unit]:
     for n, p in enumerate(passages):
         c = p.chunk
         title = f"{PurePosixPath(c.doc_id).stem.replace('_', ' ')} {c.section}"
-        language = morphology.language(c.text)
-        sentences = [c.text[s:e] for s, e in morphology.sentences(c.text)]
+        language = detect_language(c.text)
+        sentences = [c.text[s:e] for s, e in analysis.sentences(c.text)]
         for j, sentence in enumerate(sentences):
             out.append(Unit(n, sentence, f"{title} {sentences[j - 1] if j else ''}", language))
     return out
@@ -119,19 +120,19 @@ def claims(answer: str, asked: str, cited: list[int]) -> list[Claim]:
     """The sentences of ``answer`` with what each adds to ``asked`` (the question, and for
     a follow-up the question it depends on). A sentence without a marker cites what the
     answer cites as a whole (``cited``, 0-based)."""
-    asked_terms = set(morphology.terms(asked))
+    asked_terms = set(analysis.terms(asked))
     out = []
-    for s, e in morphology.sentences(answer):
+    for s, e in analysis.sentences(answer):
         sentence = answer[s:e]
         text = citations.strip_markers(sentence)
         if not text.strip(" .。"):
             continue
         new_names = {t for t in names(text) if not states(asked, t)}
-        words = {_word(w) for w in morphology.terms(text) if re.search(r"[^\W\d_]", w)} - {_word(w) for w in asked_terms}
+        words = {_word(w) for w in analysis.terms(text) if re.search(r"[^\W\d_]", w)} - {_word(w) for w in asked_terms}
         words = {w for w in words if len(w) > 1}  # a counter or a letter ("년", "s") says nothing
         words -= {_word(w) for w in new_names} | _PROMPT_WORDS
         own = [n - 1 for n in citations.parse_markers(sentence)]
-        out.append(Claim(text, morphology.language(text), frozenset(new_names), frozenset(words), tuple(own or cited)))
+        out.append(Claim(text, detect_language(text), frozenset(new_names), frozenset(words), tuple(own or cited)))
     return out
 
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass
 
-from . import morphology
-from .ingest import clean_heading
-from .types import Chunk, Document
+from ..ingest.blocks import clean_heading
+from ..text import analysis
+from ..types import Chunk, Document
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def _pack(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, in
     single sentence allows it."""
     if end - start <= max_chars:
         return [(start, end)]
-    spans = [(start + s, start + e) for s, e in morphology.sentences(text[start:end])]
+    spans = [(start + s, start + e) for s, e in analysis.sentences(text[start:end])]
     runs: list[tuple[int, int]] = []
     run_start = run_end = None
     for s, e in spans:
@@ -80,7 +80,7 @@ def sentence_units(chunk: Chunk, min_chars: int) -> list[tuple[int, int]]:
     """Absolute (start, end) of the chunk's sentences; one shorter than ``min_chars`` is
     joined to its neighbour so that no unit is a bare fragment like "(RLHF)"."""
     units: list[list[int]] = []
-    for s, e in morphology.sentences(chunk.text):
+    for s, e in analysis.sentences(chunk.text):
         if units and (e - s < min_chars or units[-1][1] - units[-1][0] < min_chars):
             units[-1][1] = e
         else:

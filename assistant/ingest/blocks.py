@@ -1,27 +1,12 @@
-"""Read documents from the corpus folder and mark what is content.
-
-Every supported format (text, Markdown, HTML, PDF, DOCX, HWPX) is first turned into text
-by ``formats.extract``.
-
-A document is split into blank-line separated blocks with exact character offsets. Each
-block is classified as body text, a heading, the title, or page boilerplate (advertising
-and call-to-action lines, bylines, disclaimers, footers) that must never be retrieved.
-"""
+"""A document's text split into blank-line separated blocks with exact character offsets,
+each classified as body text, a heading, the title, or page boilerplate (advertising and
+call-to-action lines, bylines, disclaimers, footers) that must never be retrieved."""
 
 from __future__ import annotations
 
-import logging
 import re
-from pathlib import Path
 
-from . import formats
-from .formats import SUPPORTED_SUFFIXES, IngestError
-from .types import Block, Document
-
-log = logging.getLogger(__name__)
-
-__all__ = ["IngestError", "SUPPORTED_SUFFIXES", "load_document", "scan_corpus", "classify", "split_blocks"]
-
+from ..types import Block
 
 _BLOCK = re.compile(r"\S(?:.*\S)?(?:\n[ \t]*\S.*)*", re.MULTILINE)
 _GAP = re.compile(r"\n[ \t]*\n")
@@ -47,24 +32,6 @@ _BOILERPLATE = re.compile(
 )
 _SHORT = 80  # a "line-like" block: no longer than this and a single line
 _BOILERPLATE_MAX = 300
-
-
-def load_document(path: Path, doc_id: str) -> Document:
-    """Any supported format (see ``formats``): its text, split into classified blocks."""
-    extracted = formats.extract(path)
-    text = extracted.text
-    blocks = classify(text, split_blocks(text))
-    if not any(b.kind == "body" for b in blocks):
-        raise IngestError(f"{path.name}: no text content found")
-    title = next((b.text for b in blocks if b.kind == "title"), Path(doc_id).stem)
-    return Document(
-        doc_id=doc_id,
-        text=text,
-        sha256=extracted.sha256,
-        title=clean_heading(title),
-        blocks=tuple(blocks),
-        pages=extracted.pages,
-    )
 
 
 def split_blocks(text: str) -> list[tuple[int, int, int]]:
@@ -159,26 +126,3 @@ def _mark_title(texts: list[str], kinds: list[str]) -> None:
     for i, t in enumerate(texts):
         if kinds[i] == "heading" and clean_heading(t) == title:
             kinds[i] = "title"
-
-
-def scan_corpus(corpus_dir: Path) -> tuple[dict[str, Path], dict[str, str]]:
-    """Supported files under the corpus (doc id -> path) and files skipped with a reason.
-    Symbolic links that lead outside the corpus are not followed."""
-    root = corpus_dir.resolve()
-    found: dict[str, Path] = {}
-    skipped: dict[str, str] = {}
-    for path in sorted(corpus_dir.rglob("*")):
-        rel = path.relative_to(corpus_dir).as_posix()
-        if any(part.startswith(".") for part in Path(rel).parts):
-            continue
-        if path.is_symlink() and not path.resolve().is_relative_to(root):
-            skipped[rel] = "symbolic link pointing outside the corpus"
-            continue
-        if not path.is_file():
-            continue
-        reason = formats.unsupported_reason(path)
-        if reason is not None:
-            skipped[rel] = reason
-            continue
-        found[rel] = path
-    return found, skipped

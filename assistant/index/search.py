@@ -9,12 +9,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import morphology
-from .config import Settings
+from ..config import Settings
+from ..text import analysis
+from ..types import Passage
 from .embeddings import Embedder
 from .lexical import top_rows
 from .store import Generation
-from .types import Passage
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class HybridRetriever:
     def search_with_vector(self, query: str, qvec: np.ndarray, k: int, mode: str = "hybrid") -> list[Passage]:
         """Rank with a precomputed query vector; ``mode`` "dense" or "lexical" ranks by one
         retriever alone (for benchmarks)."""
-        cand = self.candidates(morphology.terms(query), qvec)
+        cand = self.candidates(analysis.terms(query), qvec)
         if mode == "hybrid":
             fused = fuse(cand, self.settings.lexical_weight)
         else:

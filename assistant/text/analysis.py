@@ -6,6 +6,8 @@ import re
 import threading
 from functools import lru_cache
 
+from .language import detect_language
+
 # Content-bearing morphemes: nouns, verb and adjective stems, roots, foreign words,
 # numbers and hanja. Particles, endings and punctuation carry no topic.
 _CONTENT_TAGS = ("NNG", "NNP", "NNB", "NR", "VV", "VA", "XR", "SL", "SN", "SH", "MAG", "W_HASHTAG")
@@ -46,7 +48,7 @@ def sentences(text: str) -> list[tuple[int, int]]:
         start = sent.start
         breaks = list(_EN_BREAK.finditer(text, sent.start, sent.end))
         # Korean spans are Kiwi's: "EPISODE Ⅱ. THE RED BULLET" in one is an album title.
-        for m in breaks if breaks and language(text[sent.start : sent.end]) == "en" else ():
+        for m in breaks if breaks and detect_language(text[sent.start : sent.end]) == "en" else ():
             if m.group()[0] == "." and _ABBREVIATION.search(text, start, m.start()):
                 continue
             end = m.start() + len(m.group().rstrip())
@@ -111,13 +113,3 @@ def nouns(text: str, tags: tuple[str, ...] = ("NNP", "NNG")) -> list[str]:
     """The nouns Kiwi finds in ``text``, proper and common by default."""
     with _lock:
         return [t.form for t in kiwi().tokenize(text) if t.tag in tags]
-
-
-_HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
-
-
-def language(text: str) -> str:
-    """'ko' when Hangul makes up a real share of the letters, else 'en'."""
-    hangul = len(_HANGUL.findall(text))
-    latin = sum(len(w) for w in _WORD.findall(text))
-    return "ko" if hangul and hangul * 3 >= latin * 0.5 else "en"

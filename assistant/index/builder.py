@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import morphology
+from ..ingest import IngestError, load_document, scan_corpus
+from ..text import analysis
+from ..types import BuildReport, Chunk
+from ..weights import sha256_file
 from .chunking import ChunkingConfig, chunk_document, sentence_units
-from .ingest import IngestError, load_document, scan_corpus
-from .models import sha256_file
 from .store import FORMAT_VERSION, IndexStore, IndexUnavailable, load_generation
-from .types import BuildReport, Chunk
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +173,7 @@ class _DocRows:
             for span in sentence_units(chunk, config.min_unit_chars):
                 units.append(span)
                 owners.append(row)
-        terms = morphology.terms_batch([_lexical_text(c) for c in chunks])
+        terms = analysis.terms_batch([_lexical_text(c) for c in chunks])
         return cls(chunks, terms, units, owners, None)
 
     @classmethod

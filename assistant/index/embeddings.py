@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .models import sha256_file
+from ..weights import sha256_file
 
 log = logging.getLogger(__name__)
 

@@ -31,8 +31,8 @@ import faiss
 import numpy as np
 from filelock import FileLock, Timeout
 
+from ..types import Chunk
 from .lexical import LexicalIndex
-from .types import Chunk
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .types import Passage
+from ..types import Passage
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ class LlamaGenerator(Generator):
         super().__init__()
         from llama_cpp import Llama
 
-        from .prompt_cache import PreparedPrompts
+        from .prepared import PreparedPrompts
 
         self.model = model
         self.llm = Llama(
@@ -128,7 +128,7 @@ class LlamaGenerator(Generator):
         self.prepared = PreparedPrompts(prepared_mb * 1024 * 1024)
 
     def prepare(self, openings: list[list[dict]], progress=None) -> int:
-        """Read each opening and keep its llama.cpp state (``prompt_cache``), one at a time
+        """Read each opening and keep its llama.cpp state (``prepared``), one at a time
         under the lock, so that questions asked meanwhile wait for one opening at most."""
         self.prepared.start_round()
         for n, messages in enumerate(openings, 1):
@@ -148,7 +148,7 @@ class LlamaGenerator(Generator):
 
     def _complete(self, messages: list[dict], **options):
         """``create_chat_completion``, streamed, from the prepared opening that covers most
-        of the prompt (``prompt_cache``)."""
+        of the prompt (``prepared``)."""
         self.prepared.restore(self.llm, self.prompt_tokens(messages))
         return self.llm.create_chat_completion(messages=messages, temperature=0.0, top_k=1, stream=True, **options)
 

@@ -11,8 +11,10 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from .ingest import SUPPORTED_SUFFIXES, IngestError, load_document, scan_corpus
-from .models import sha256_file
+from ..weights import sha256_file
+from .base import IngestError
+from .document import load_document, scan_corpus
+from .registry import SUPPORTED_SUFFIXES
 
 MAX_NAME_CHARS = 120
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f<>:\"|?*]")
