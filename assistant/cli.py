@@ -7,7 +7,6 @@ import argparse
 import json
 import logging
 import sys
-import time
 from pathlib import Path
 
 from .answer.generation import BACKENDS
@@ -247,6 +246,7 @@ def _print_passages(passages) -> None:
 
 
 def cmd_ask(args) -> int:
+    from . import warmup
     from .engine import Engine
 
     lines = _inputs(args, args.question, "QUESTION")
@@ -256,7 +256,7 @@ def cmd_ask(args) -> int:
         items = [_batch_item(line, n) for n, line in enumerate(lines, 1) if line.strip()]
     engine = Engine(_settings(args))
     if args.prepare and args.generator in (None, "llama"):
-        _prepare(engine)
+        warmup.prepare(engine)
     for item in items:
         try:
             answer = engine.ask(item["question"], item.get("history"), generator=args.generator)
@@ -298,13 +298,8 @@ def _print_answer(answer) -> None:
         print(f"  [{c.n}] {ch.location()}: {text[:160]}{'…' if len(text) > 160 else ''}")
 
 
-def _prepare(engine) -> None:
-    started = time.perf_counter()
-    held = engine.prepare_answers(progress=True)
-    print(f"prepared {held} prompt openings in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-
-
 def cmd_eval(args) -> int:
+    from . import warmup
     from .engine import Engine
     from .evaluation import DEFAULT_SET, evaluate, load_items
 
@@ -315,7 +310,7 @@ def cmd_eval(args) -> int:
     engine = Engine(_settings(args))
     engine.ensure_index(progress=True)
     if not args.cold and args.generator in (None, "llama"):
-        _prepare(engine)
+        warmup.prepare(engine)
 
     def show(row) -> None:
         a = row.answer

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import html
 import logging
-import threading
-import time
 from pathlib import Path
 
 import gradio as gr
@@ -15,6 +13,7 @@ from .engine import Engine
 from .ingest import SUPPORTED_SUFFIXES, IngestError
 from .ingest.library import AddResult, LibraryError
 from .types import Answer, BuildReport
+from .warmup import Startup
 
 log = logging.getLogger(__name__)
 
@@ -89,78 +88,23 @@ EXAMPLES = [
 ]
 
 
-class Startup:
-    """Fetch models and build the index in the background, reporting each stage, so the
-    page answers at once on a fresh machine; then prepare the prompt openings
-    (``Engine.prepare_answers``) while the chat already answers, and again after each
-    change to the documents."""
+STAGES = {
+    "ko": ["임베딩 모델 받는 중 (처음 한 번, 약 1.2 GB)", "색인 만드는 중", "언어 모델 불러오는 중 (처음 한 번, 약 1.1 GB)"],
+    "en": ["Fetching the embedding model (first run only, about 1.2 GB)", "Building the index", "Loading the language model (first run only, about 1.1 GB)"],
+}
 
-    STAGES = {
-        "ko": ["임베딩 모델 받는 중 (처음 한 번, 약 1.2 GB)", "색인 만드는 중", "언어 모델 불러오는 중 (처음 한 번, 약 1.1 GB)"],
-        "en": ["Fetching the embedding model (first run only, about 1.2 GB)", "Building the index", "Loading the language model (first run only, about 1.1 GB)"],
-    }
 
-    def __init__(self, engine: Engine):
-        self.engine = engine
-        self.stage = 0
-        self.error: str | None = None
-        self.ready = threading.Event()
-        self.prepared = (0, 0)  # openings prepared, of how many
-        self._preparing = threading.Lock()
+def startup_status(startup: Startup, lang: str) -> str:
+    """One line on what start-up is doing, in the interface language."""
+    t = TEXT[lang]
+    if startup.error:
+        return f"**{t['failed']}**: {html.escape(startup.error)}"
+    if startup.ready.is_set():
+        done, total = startup.prepared
+        return f"✅ {t['ready']}" + (f" · {t['warming']} {done}/{total}" if done < total else "")
+    stages = STAGES[lang]
+    return f"⏳ {t['preparing']} ({startup.stage + 1}/{len(stages)}): {stages[min(startup.stage, len(stages) - 1)]}…"
 
-    def start(self) -> "Startup":
-        threading.Thread(target=self._run, name="startup", daemon=True).start()
-        return self
-
-    def _run(self) -> None:
-        try:
-            _ = self.engine.embedder
-            self.stage = 1
-            self.engine.ensure_index()
-            _ = self.engine.retriever
-            self.stage = 2
-            try:
-                self.engine.generator()
-            except Exception as exc:  # answers fall back to the extractive backend
-                log.warning("language model unavailable: %s", exc)
-            self.stage = 3
-            self.ready.set()
-        except Exception as exc:
-            log.exception("start-up failed")
-            self.error = str(exc)
-            return
-        self.prepare()
-
-    def prepare(self) -> None:
-        """Prepare the prompt openings of the current index (one round at a time)."""
-        with self._preparing:
-            try:
-                self.engine.prepare_answers(progress=lambda done, total: setattr(self, "prepared", (done, total)))
-            except Exception:  # only answers' speed depends on it
-                log.exception("preparing prompt openings failed")
-            finally:
-                self.prepared = (0, 0)
-
-    def prepare_later(self) -> None:
-        threading.Thread(target=self.prepare, name="prepare", daemon=True).start()
-
-    def wait(self, timeout: float = 600) -> bool:
-        """Block until ready (True), start-up failed or ``timeout`` passed (False)."""
-        deadline = time.monotonic() + timeout
-        while not self.ready.wait(timeout=0.5):
-            if self.error or time.monotonic() > deadline:
-                return False
-        return True
-
-    def status(self, lang: str) -> str:
-        t = TEXT[lang]
-        if self.error:
-            return f"**{t['failed']}**: {html.escape(self.error)}"
-        if self.ready.is_set():
-            done, total = self.prepared
-            return f"✅ {t['ready']}" + (f" · {t['warming']} {done}/{total}" if done < total else "")
-        stages = self.STAGES[lang]
-        return f"⏳ {t['preparing']} ({self.stage + 1}/{len(stages)}): {stages[min(self.stage, len(stages) - 1)]}…"
 
 
 def sources_markdown(answer: Answer, lang: str) -> str:
@@ -313,7 +257,7 @@ def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
     with gr.Blocks(title="Document Q&A") as app:
         lang = gr.Radio(LANG_CHOICES, value="ko", label=t["language"])
         title = gr.Markdown(t["title"])
-        status = gr.Markdown(startup.status("ko"))
+        status = gr.Markdown(startup_status(startup, "ko"))
         with gr.Tab(t["chat"]) as chat_tab:
             chatbot = gr.Chatbot(label=t["chat"], height=520, sanitize_html=True, group_consecutive_messages=False)
             with gr.Row():
@@ -341,10 +285,10 @@ def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
 
         def relabel(lg: str):
             tl = TEXT[lg]
-            return [gr.update(**{attr: tl[key]}) for _, attr, key in labelled] + [startup.status(lg), panel.table(lg)]
+            return [gr.update(**{attr: tl[key]}) for _, attr, key in labelled] + [startup_status(startup, lg), panel.table(lg)]
 
         timer = gr.Timer(1.0)
-        timer.tick(lambda lg: startup.status(lg), inputs=lang, outputs=status, show_progress="hidden", api_visibility="private")
+        timer.tick(lambda lg: startup_status(startup, lg), inputs=lang, outputs=status, show_progress="hidden", api_visibility="private")
         lang.change(relabel, inputs=lang, outputs=[c for c, _, _ in labelled] + [status, table], api_visibility="private")
 
         events = []

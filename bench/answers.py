@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from assistant import warmup  # noqa: E402
 from assistant.answer.prompt import SYSTEM  # noqa: E402
 from assistant.engine import Engine  # noqa: E402
 from assistant.text.language import detect_language  # noqa: E402
@@ -71,10 +72,10 @@ def main() -> None:
     picked = [q for pair in zip(by_lang["ko"], by_lang["en"]) for q in pair][: args.questions]
 
     engine = Engine()
-    engine.ensure_index(progress=True)
+    warmup.warm_up(engine, progress=True)
     gen = engine.generator("llama")
     llm = gen.llm
-    held = 0 if args.cold else engine.prepare_answers(progress=True)
+    held = 0 if args.cold else warmup.prepare(engine)
     ours_ttft, bare_ttft, cold_ttft, ratios, ours_rate, prompt_tokens = [], [], [], [], [], []
     for _ in range(args.runs):
         for item in picked:

@@ -36,30 +36,15 @@ def strip_markers(text: str) -> str:
     return _MARKER.sub("", text).strip()
 
 
-_KEY_TERM = re.compile(r"(?<![A-Za-z0-9])(?:[A-Z][A-Za-z0-9-]*[A-Za-z0-9]|\d+)")
-
-
-def key_terms(text: str) -> set[str]:
-    """Latin-script names and numbers: what most plainly shows where an answer came from.
-    A capitalized function word ("The", "In") opens a sentence; it names nothing."""
-    return {t for t in _KEY_TERM.findall(strip_markers(text)) if not analysis.is_stopword(t)}
-
-
-def mentions(text: str, word: str) -> bool:
-    """``word`` as a whole word of ``text``, ignoring case: "Ng" is not in "learning",
-    "Google" is in "Google에서" (Hangul particles follow Latin names)."""
-    return re.search(rf"(?<![a-z0-9]){re.escape(word.lower())}(?![a-z0-9])", text.lower()) is not None
-
-
 def best_support(answer: str, passages: list[Passage]) -> int:
     """1-based number of the passage holding most of the answer's names and figures, then
     sharing most of its terms; the top-ranked passage on a tie."""
-    keys = key_terms(answer)
+    keys = analysis.key_terms(strip_markers(answer))
     terms = set(analysis.terms(strip_markers(answer)))
 
     def support(p: Passage) -> tuple[int, float]:
         shared = len(terms & set(analysis.terms(p.chunk.text))) / (len(terms) or 1)
-        return sum(mentions(p.chunk.text, k) for k in keys), shared
+        return sum(analysis.mentions(p.chunk.text, k) for k in keys), shared
 
     scores = [support(p) for p in passages]
     return 1 + max(range(len(passages)), key=lambda i: (scores[i], -i))

@@ -34,7 +34,7 @@ _HANGUL_NAME = re.compile(r"[\uac00-\ud7a3]{2,}")
 # An English sentence's first word is capitalized whatever it is ("However", "Yes").
 _OPENING_WORD = re.compile(r"(?:^|[.!?]\s+)([A-Z][a-z]+)\b")
 # Words the prompt itself supplies: an answer that talks about "Passage [1]" names nothing.
-_PROMPT_WORDS = {t.lower() for t in citations.key_terms(f"{SYSTEM} Passages Passage Question Answer Korean English")} | {"yes", "no"}
+_PROMPT_WORDS = {t.lower() for t in analysis.key_terms(f"{SYSTEM} Passages Passage Question Answer Korean English")} | {"yes", "no"}
 
 
 def numbers(text: str) -> set[str]:
@@ -61,7 +61,7 @@ def states(text: str, term: str) -> bool:
         return term in numbers(text)
     if _HANGUL_NAME.fullmatch(term):
         return term in text
-    return citations.mentions(text, term) or citations.mentions(text, _fold(term))
+    return analysis.mentions(text, term) or analysis.mentions(text, _fold(term))
 
 
 def names(text: str) -> set[str]:
@@ -69,7 +69,7 @@ def names(text: str) -> set[str]:
     words, nor the capitalized word that opens an English sentence) and Hangul proper nouns."""
     plain = citations.strip_markers(text)
     openers = {m.group(1) for m in _OPENING_WORD.finditer(plain)} if detect_language(plain) == "en" else set()
-    latin = {t for t in citations.key_terms(plain) if not t.isdigit() and t not in openers and t.lower() not in _PROMPT_WORDS}
+    latin = {t for t in analysis.key_terms(plain) if not t.isdigit() and t not in openers and t.lower() not in _PROMPT_WORDS}
     hangul = {w for w in analysis.proper_nouns(plain) if _HANGUL_NAME.fullmatch(w)}
     return numbers(plain) | latin | hangul
 

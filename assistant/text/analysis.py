@@ -113,3 +113,18 @@ def nouns(text: str, tags: tuple[str, ...] = ("NNP", "NNG")) -> list[str]:
     """The nouns Kiwi finds in ``text``, proper and common by default."""
     with _lock:
         return [t.form for t in kiwi().tokenize(text) if t.tag in tags]
+
+
+_KEY_TERM = re.compile(r"(?<![A-Za-z0-9])(?:[A-Z][A-Za-z0-9-]*[A-Za-z0-9]|\d+)")
+
+
+def key_terms(text: str) -> set[str]:
+    """Latin-script names and numbers: what most plainly shows where an answer came from.
+    A capitalized function word ("The", "In") opens a sentence; it names nothing."""
+    return {t for t in _KEY_TERM.findall(text) if not is_stopword(t)}
+
+
+def mentions(text: str, word: str) -> bool:
+    """``word`` as a whole word of ``text``, ignoring case: "Ng" is not in "learning",
+    "Google" is in "Google에서" (Hangul particles follow Latin names)."""
+    return re.search(rf"(?<![a-z0-9]){re.escape(word.lower())}(?![a-z0-9])", text.lower()) is not None
