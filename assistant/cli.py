@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from .answer.generation import BACKENDS
-from .config import Settings
+from .config import Settings, apply_process_defaults
 
 
 class UsageError(Exception):
@@ -86,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    apply_process_defaults()
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -11,10 +11,13 @@ import platformdirs
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-# Fail fast instead of hanging where the Hugging Face Hub cannot be reached.
-os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", "10")
-os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", "10")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+def apply_process_defaults() -> None:
+    """Environment defaults for the libraries below us, set by the engine before it loads
+    any model: fail fast instead of hanging where the Hugging Face Hub cannot be reached,
+    and no tokenizer threads forked into worker processes."""
+    os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", "10")
+    os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", "10")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def _default_cache() -> Path:
@@ -41,6 +44,8 @@ class Settings:
 
     # Chunking (chosen by measurement, see bench/retrieval.py and docs/retrieval.md).
     chunk_max_chars: int = 800
+    chunk_min_unit_chars: int = 25  # a shorter sentence is embedded together with a neighbour
+    embed_slice: int = 64  # sentences per embedding call during a build (progress granularity)
 
     # Retrieval
     top_k: int = 5
@@ -71,6 +76,11 @@ class Settings:
     excerpt_chars: int = 260  # of the top passage, around its best sentence
     excerpt_chars_other: int = 100  # of each other quoted passage
     max_new_tokens: int = 160
+    # llama.cpp: context tokens, prompt tokens read per batch, threads (None: every core).
+    llama_context: int = 2048
+    llama_batch: int = 256
+    llama_threads: int | None = None
+    prepared_mb: int = 2048  # memory for the prepared openings' llama.cpp states
     # Prompt openings (rules + top excerpt) whose llama.cpp state is computed ahead by
     # Engine.prepare_answers; an index with more distinct openings is not prepared (0: off).
     # Each takes about 4 s to prepare on 2 cores and 6-8 MB of memory.

@@ -23,24 +23,23 @@ from tqdm import tqdm
 from .answer import Pipeline
 from .answer.generation import Generator, load_generator
 from .answer.prompt import openings
-from .config import Settings
+from .config import Settings, apply_process_defaults
 from .index.builder import IndexConfig, build_index
 from .index.chunking import ChunkingConfig
 from .index.embeddings import Embedder, backend_tag
 from .index.search import HybridRetriever
 from .index.store import IndexIncompatible, IndexStore, IndexUnavailable
-from .ingest.library import AddResult, DocumentRow, Library, Limits
+from .ingest.library import AddResult, DocumentRow, Library
+from .ingest.limits import Limits
 from .types import Answer, BuildReport, Passage
 from .weights import ModelStore, fingerprint, resolve
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
-EMBED_SLICE = 64  # sentences per embedding call during a build
-
-
 class Engine:
     def __init__(self, settings: Settings | None = None):
+        apply_process_defaults()
         self.settings = settings or Settings.from_env()
         self.models = ModelStore(self.settings.model_cache, pip_args=self.settings.pip_args.split())
         self.store = IndexStore(self.settings.index_dir)
@@ -62,7 +61,7 @@ class Engine:
 
     @cached_property
     def chunking(self) -> ChunkingConfig:
-        return ChunkingConfig(max_chars=self.settings.chunk_max_chars)
+        return ChunkingConfig(max_chars=self.settings.chunk_max_chars, min_unit_chars=self.settings.chunk_min_unit_chars)
 
     def index_config(self, embedding_path: Path | None = None) -> IndexConfig:
         """What an index built now depends on, and what a loaded index must match.
@@ -73,12 +72,11 @@ class Engine:
         tag = backend_tag(s.embedding_backend, s.device)
         if tag is not None:  # torch float32 vectors are recorded as before (no key)
             embedding["backend"] = tag
-        return IndexConfig(embedding, self.chunking, s.bm25_k1, s.bm25_b, self.limits.max_file_bytes, self.limits.max_doc_chars)
+        return IndexConfig(embedding, self.chunking, s.bm25_k1, s.bm25_b, self.limits)
 
     @cached_property
     def limits(self) -> Limits:
-        s = self.settings
-        return Limits(max_file_bytes=s.max_file_mb * 1024 * 1024, max_files=s.max_upload_files, max_doc_chars=s.max_doc_chars)
+        return Limits.of(self.settings)
 
     # -- index ---------------------------------------------------------------------
     def build_index(self, full: bool = False, progress: Progress | bool = False) -> BuildReport:
@@ -91,8 +89,9 @@ class Engine:
             report_to = progress if callable(progress) else None
             bar = tqdm(total=len(texts), unit="sentence", desc="embedding", disable=progress is not True)
             parts = []
-            for i in range(0, len(texts), EMBED_SLICE):
-                parts.append(self.embedder.embed_documents(texts[i : i + EMBED_SLICE], titles=titles[i : i + EMBED_SLICE]))
+            step = self.settings.embed_slice
+            for i in range(0, len(texts), step):
+                parts.append(self.embedder.embed_documents(texts[i : i + step], titles=titles[i : i + step]))
                 bar.update(len(parts[-1]))
                 if report_to:
                     report_to(bar.n, len(texts))
@@ -174,7 +173,7 @@ class Engine:
     def generator(self, backend: str | None = None) -> Generator:
         """The process-wide generator for ``backend`` (default: the configured one)."""
         backend = backend or self.settings.generator
-        return load_generator(backend, self.settings.generator_model, lambda ref: resolve(ref, self.models, hub=self.settings.hub))
+        return load_generator(backend, self.settings, lambda ref: resolve(ref, self.models, hub=self.settings.hub))
 
     def prepare_answers(self, progress: Progress | bool = False) -> int:
         """Read ahead, with the configured generator, every prompt opening a question can

@@ -8,7 +8,8 @@ import pytest
 from assistant.index.builder import IndexConfig, build_index
 from assistant.index.chunking import ChunkingConfig
 from assistant.index.store import IndexStore
-from assistant.ingest.library import Library, LibraryError, Limits, safe_name
+from assistant.ingest.library import Library, LibraryError, safe_name
+from assistant.ingest.limits import Limits
 
 CONFIG = IndexConfig({"model": "fake", "files": {}}, ChunkingConfig(), 1.2, 0.75)
 CATS = "고양이는 귀여운 동물입니다. 고양이는 하루에 열여섯 시간을 잡니다.\n\nCats sleep sixteen hours a day.\n"
@@ -122,6 +123,6 @@ def test_index_skips_files_over_the_limits_and_keeps_the_rest(tmp_path, fake_emb
     corpus = tmp_path / "corpus"
     write(corpus, "cats.txt", CATS)
     write(corpus, "long.txt", "긴 문장입니다. " * 400)
-    config = IndexConfig({"model": "fake", "files": {}}, ChunkingConfig(), 1.2, 0.75, max_file_bytes=100_000, max_doc_chars=1_000)
+    config = IndexConfig({"model": "fake", "files": {}}, ChunkingConfig(), 1.2, 0.75, Limits(max_file_bytes=100_000, max_doc_chars=1_000))
     report = build_index(corpus, IndexStore(tmp_path / "index"), config, fake_embedder)
     assert report.added == ["cats.txt"] and "limit" in report.skipped["long.txt"]

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..config import Settings
 from ..types import Passage
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ def yes_share(candidates: dict[str, float]) -> float | None:
 class LlamaGenerator(Generator):
     name = "llama"
 
-    def __init__(self, path: Path, model: str, threads: int | None = None, n_ctx: int = 2048, prepared_mb: int = 2048):
+    def __init__(self, path: Path, model: str, settings: Settings):
         super().__init__()
         from llama_cpp import Llama
 
@@ -120,12 +121,12 @@ class LlamaGenerator(Generator):
         self.model = model
         self.llm = Llama(
             model_path=str(path),
-            n_ctx=n_ctx,
-            n_threads=threads or max(1, os.cpu_count() or 1),
-            n_batch=256,
+            n_ctx=settings.llama_context,
+            n_threads=settings.llama_threads or max(1, os.cpu_count() or 1),
+            n_batch=settings.llama_batch,
             verbose=False,
         )
-        self.prepared = PreparedPrompts(prepared_mb * 1024 * 1024)
+        self.prepared = PreparedPrompts(settings.prepared_mb * 1024 * 1024)
 
     def prepare(self, openings: list[list[dict]], progress=None) -> int:
         """Read each opening and keep its llama.cpp state (``prepared``), one at a time
@@ -291,18 +292,20 @@ _cache: dict[tuple, Generator] = {}
 _cache_lock = threading.Lock()
 
 
-def load_generator(backend: str, ref: str, resolve_path) -> Generator:
-    """The process-wide instance for ``backend`` and model ``ref``; ``resolve_path(ref)``
-    turns a model reference into a local path (fetching it when needed)."""
+def load_generator(backend: str, settings: Settings, resolve_path) -> Generator:
+    """The process-wide instance for ``backend`` and ``settings.generator_model`` (and the
+    llama.cpp settings); ``resolve_path(ref)`` turns a model reference into a local path
+    (fetching it when needed)."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown generator {backend!r}; choose one of {', '.join(BACKENDS)}")
-    key = (backend, ref)
+    ref = settings.generator_model
+    key = (backend, ref) + ((settings.llama_context, settings.llama_batch, settings.llama_threads, settings.prepared_mb) if backend == "llama" else ())
     with _cache_lock:
         if key not in _cache:
             if backend == "extractive":
                 _cache[key] = ExtractiveGenerator()
             elif backend == "llama":
-                _cache[key] = LlamaGenerator(resolve_path(ref), ref)
+                _cache[key] = LlamaGenerator(resolve_path(ref), ref, settings)
             else:
                 path = resolve_path(ref)
                 gguf = path.name if path.is_file() and path.suffix == ".gguf" else None

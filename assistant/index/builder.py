@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..ingest import IngestError, load_document, scan_corpus
+from ..ingest import IngestError, scan_corpus
+from ..ingest.limits import Limits
 from ..text import analysis
 from ..types import BuildReport, Chunk
 from ..weights import sha256_file
@@ -35,8 +36,7 @@ class IndexConfig:
     chunking: ChunkingConfig
     k1: float
     b: float
-    max_file_bytes: int = 50 * 1024 * 1024  # limits: a bigger file or text is skipped with the reason
-    max_doc_chars: int = 2_000_000
+    limits: Limits = Limits()  # a bigger file or text is skipped with the reason
 
     def manifest(self) -> dict:
         """The parts of a manifest that must match for old chunks and vectors to be reused."""
@@ -91,7 +91,7 @@ def build_index(
                 report.unchanged.append(doc_id)
                 continue
             try:
-                doc = _load_within_limits(path, doc_id, config)
+                doc = config.limits.load(path, doc_id)
             except IngestError as exc:
                 report.skipped[doc_id] = str(exc)
                 if prev is not None:
@@ -200,16 +200,6 @@ def _originals(hashes: dict[str, str], old_docs: dict[str, dict]) -> dict[str, s
     for doc_id in sorted(hashes, key=lambda d: (old_docs.get(d, {}).get("sha256") != hashes[d], d)):
         owner.setdefault(hashes[doc_id], doc_id)
     return {doc_id: owner[h] for doc_id, h in hashes.items()}
-
-
-def _load_within_limits(path: Path, doc_id: str, config: IndexConfig):
-    size = path.stat().st_size
-    if size > config.max_file_bytes:
-        raise IngestError(f"{path.name}: file too large ({size / 2**20:.1f} MB; the limit is {config.max_file_bytes / 2**20:.0f} MB)")
-    doc = load_document(path, doc_id)
-    if len(doc.text) > config.max_doc_chars:
-        raise IngestError(f"{path.name}: too much text ({len(doc.text):,} characters; the limit is {config.max_doc_chars:,})")
-    return doc
 
 
 def _lexical_text(chunk: Chunk) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass
 
+from ..config import Settings
 from ..ingest.blocks import clean_heading
 from ..text import analysis
 from ..types import Chunk, Document
@@ -21,8 +22,8 @@ from ..types import Chunk, Document
 
 @dataclass(frozen=True)
 class ChunkingConfig:
-    max_chars: int = 800
-    min_unit_chars: int = 25
+    max_chars: int = Settings.chunk_max_chars
+    min_unit_chars: int = Settings.chunk_min_unit_chars
     version: int = 3  # bump when the rules change, so indexes rebuild (3: English sentences split)
 
     def as_dict(self) -> dict:

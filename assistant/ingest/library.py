@@ -13,7 +13,8 @@ from pathlib import Path
 
 from ..weights import sha256_file
 from .base import IngestError
-from .document import load_document, scan_corpus
+from .document import scan_corpus
+from .limits import Limits
 from .registry import SUPPORTED_SUFFIXES
 
 MAX_NAME_CHARS = 120
@@ -22,13 +23,6 @@ _UNSAFE = re.compile(r"[\x00-\x1f\x7f<>:\"|?*]")
 
 class LibraryError(ValueError):
     """A request the library refuses as a whole; the message says why."""
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_file_bytes: int = 50 * 1024 * 1024
-    max_files: int = 20  # per upload
-    max_doc_chars: int = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -104,9 +98,7 @@ class Library:
 
     def _add_one(self, source: Path, offered: str, by_hash: dict[str, str]) -> AddResult:
         name = safe_name(offered)
-        size = source.stat().st_size
-        if size > self.limits.max_file_bytes:
-            raise LibraryError(f"file too large ({size / 2**20:.1f} MB; the limit is {self.limits.max_file_bytes / 2**20:.0f} MB)")
+        size = self.limits.check_size(source)
         if size == 0:
             raise LibraryError("file is empty")
         data = source.read_bytes()
@@ -120,9 +112,7 @@ class Library:
         tmp = self.root / f".incoming-{digest[:16]}{target.suffix}"
         try:
             tmp.write_bytes(data)
-            doc = load_document(tmp, name)  # refuse what the indexer could not read
-            if len(doc.text) > self.limits.max_doc_chars:
-                raise LibraryError(f"too much text ({len(doc.text):,} characters; the limit is {self.limits.max_doc_chars:,})")
+            self.limits.load(tmp, name)  # refuse what the indexer could not read
             replaced = target.exists() or target.is_symlink()
             os.replace(tmp, target)  # replaces a symbolic link itself, never its target
         finally:
