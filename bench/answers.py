@@ -15,17 +15,15 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from assistant import warmup
+from assistant.answer.prompt import SYSTEM
+from assistant.engine import Engine
+from assistant.text.language import detect_language
 
-from assistant import warmup  # noqa: E402
-from assistant.answer.prompt import SYSTEM  # noqa: E402
-from assistant.engine import Engine  # noqa: E402
-from assistant.text.language import detect_language  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def prime(llm) -> None:

@@ -24,11 +24,9 @@ import re
 import sys
 from pathlib import Path
 
+from assistant.cli import main as cli
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from assistant.cli import main as cli  # noqa: E402
-
 DATA = ROOT.parent / "shared" / "data"
 UNSEEN = ROOT / "bench" / "data" / "unseen"
 SOURCES = {"korquad": DATA / "korquad_v1.0_dev_public.json", "squad": DATA / "squad_v2.0_dev_public.json"}

@@ -12,18 +12,14 @@ off-topic ones it would let through. Uses the indexes bench/retrieval.py builds.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
+from retrieval import build, essay_set, korquad_set
+
+from assistant.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "bench"))
-
-from retrieval import build, essay_set, korquad_set  # noqa: E402
-
-from assistant.config import Settings  # noqa: E402
-
 CACHE = ROOT / ".bench-cache"
 
 

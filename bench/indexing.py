@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from dataclasses import replace
@@ -36,16 +35,13 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+from retrieval import evaluate, korquad_set
+
+from assistant.config import Settings
+from assistant.engine import Engine
+from assistant.index.builder import build_index
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from retrieval import evaluate, korquad_set  # noqa: E402
-
-from assistant.config import Settings  # noqa: E402
-from assistant.engine import Engine  # noqa: E402
-from assistant.index.builder import build_index  # noqa: E402
 
 
 def subset(corpus: Path, questions: list[dict], limit: int | None, work: Path) -> tuple[Path, list[dict]]:

@@ -46,12 +46,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assistant.config import Settings
+from assistant.ui import message_text
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from assistant.config import Settings  # noqa: E402
-from assistant.ui import message_text  # noqa: E402
-
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 LATIN = re.compile(r"[A-Za-z]")
 PARAGRAPH = re.compile(r"(?:¶|문단|paragraph) (\d+)")

@@ -18,20 +18,17 @@ import json
 import re
 import shutil
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from assistant.config import Settings
+from assistant.engine import Engine
+from assistant.ingest import load_document
+from assistant.text.language import detect_language
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from assistant.config import Settings  # noqa: E402
-from assistant.engine import Engine  # noqa: E402
-from assistant.ingest import load_document  # noqa: E402
-from assistant.text.language import detect_language  # noqa: E402
-
 KORQUAD = ROOT.parent / "shared" / "data" / "korquad_v1.0_dev_public.json"
 CACHE = ROOT / ".bench-cache"
 MODES = ("lexical", "dense", "hybrid")

