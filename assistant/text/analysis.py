@@ -7,17 +7,11 @@ import threading
 from functools import lru_cache
 
 from .language import detect_language
+from .lexicon.en import STOPWORDS
 
 # Content-bearing morphemes: nouns, verb and adjective stems, roots, foreign words,
 # numbers and hanja. Particles, endings and punctuation carry no topic.
 _CONTENT_TAGS = ("NNG", "NNP", "NNB", "NR", "VV", "VA", "XR", "SL", "SN", "SH", "MAG", "W_HASHTAG")
-_EN_STOP = frozenset(
-    """a an the and or but if of to in on at by for with from as is are was were be been being
-    do does did what which who whom whose when where why how that this these those it its
-    there their they them he she his her we our you your i me my not no than then so such
-    can could would should will shall may might must have has had about into over after before
-    between during tell explain describe according essay text document""".split()
-)
 _lock = threading.Lock()
 _WORD = re.compile(r"[A-Za-z]+")
 
@@ -65,7 +59,7 @@ def _terms(tokens) -> list[str]:
             continue
         form = tok.form.lower()
         if tok.tag == "SL":
-            if form in _EN_STOP or len(form) < 2:
+            if form in STOPWORDS or len(form) < 2:
                 continue
             form = _stem(form)
         out.append(form)
@@ -74,7 +68,7 @@ def _terms(tokens) -> list[str]:
 
 def is_stopword(word: str) -> bool:
     """An English function word, in any case."""
-    return word.lower() in _EN_STOP
+    return word.lower() in STOPWORDS
 
 
 def _stem(word: str) -> str:

@@ -1,8 +1,17 @@
-"""English words the answer pipeline reads: what a refusal says, what asks a question,
-what addresses a model, and how numbers are spelled out."""
+"""English words the pipeline reads: function words search ignores, what a refusal says,
+what asks a question, what addresses a model, and how numbers are spelled out."""
 
 REFUSAL = "I could not find the answer in the documents."
 NAME = "English"
+
+# Function words and the verbs that frame a request ("tell me", "according to"): no topic.
+STOPWORDS = frozenset(
+    """a an the and or but if of to in on at by for with from as is are was were be been being
+    do does did what which who whom whose when where why how that this these those it its
+    there their they them he she his her we our you your i me my not no than then so such
+    can could would should will shall may might must have has had about into over after before
+    between during tell explain describe according""".split()
+)
 
 DECLINED = (
     r"could not find|cannot find|can't find|couldn't find|no information|not (?:mentioned|stated|provided|specified|given)"
