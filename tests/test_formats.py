@@ -41,8 +41,8 @@ def chunks_of(name):
 
 def test_supported_suffixes_come_from_the_registry():
     assert SUPPORTED_SUFFIXES == set(registry.EXTRACTORS)
-    assert {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".hwpx"} <= SUPPORTED_SUFFIXES
-    assert ".hwp" not in SUPPORTED_SUFFIXES
+    assert {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".hwpx", ".hwp"} <= SUPPORTED_SUFFIXES
+    assert ".doc" not in SUPPORTED_SUFFIXES
 
 
 # -- text encodings ---------------------------------------------------------------------
@@ -346,16 +346,22 @@ def test_damaged_zip_member(tmp_path, suffix):
         extract(p)
 
 
-@pytest.mark.parametrize("name", ["legacy.hwp"])
-def test_binary_hwp_is_unsupported_with_advice(name):
-    with pytest.raises(IngestError, match=f"^{name}: HWP .*not supported.*HWPX or PDF"):
-        extract(fixture(name))
+def test_a_file_that_is_not_really_hwp_is_refused_as_corrupt():
+    with pytest.raises(IngestError, match="^legacy.hwp: corrupt or not an HWP file"):
+        extract(fixture("legacy.hwp"))
+
+
+def test_legacy_word_is_unsupported_with_advice(tmp_path):
+    p = tmp_path / "old.doc"
+    p.write_bytes(b"\xd0\xcf\x11\xe0 not really")
+    with pytest.raises(IngestError, match=r"^old.doc: legacy Word .doc files are not supported; save it as DOCX"):
+        extract(p)
 
 
 def test_unknown_suffix(tmp_path):
-    p = tmp_path / "photo.jpg"
-    p.write_bytes(b"\xff\xd8\xff\xe0")
-    with pytest.raises(IngestError, match=r"^photo.jpg: unsupported file type \.jpg"):
+    p = tmp_path / "sound.wav"
+    p.write_bytes(b"RIFF....WAVE")
+    with pytest.raises(IngestError, match=r"^sound.wav: unsupported file type \.wav"):
         extract(p)
 
 
@@ -367,8 +373,8 @@ def test_scan_corpus_lists_the_new_formats(tmp_path):
         shutil.copy(fixture(name), tmp_path / name)
     (tmp_path / "page.HTM").write_text("<p>x</p>", encoding="utf-8")
     found, skipped = scan_corpus(tmp_path)
-    assert sorted(found) == ["bees.html", "bees.pdf", "hangul.hwpx", "page.HTM", "policy.docx"]
-    assert "HWPX or PDF" in skipped["legacy.hwp"]
+    assert sorted(found) == ["bees.html", "bees.pdf", "hangul.hwpx", "legacy.hwp", "page.HTM", "policy.docx"]
+    assert skipped == {}
 
 
 def test_indexing_skips_bad_files_and_indexes_the_rest(tmp_path, fake_embedder):

@@ -15,7 +15,7 @@ class Extracted:
 
     text: str
     sha256: str  # of the raw file bytes (what the indexer compares to detect changes)
-    format: str  # "text", "html", "pdf", "docx" or "hwpx"
+    format: str  # "text", "html", "pdf", "docx", "hwpx" or "hwp"
     pages: tuple[int, ...] = ()  # PDF only: start offset in ``text`` of each page
 
 

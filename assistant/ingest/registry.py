@@ -8,7 +8,8 @@ every format. A PDF also yields the start offset of each page in the text (pages
 separated by a blank line, so no block spans two pages).
 
 Nothing in a document is executed: HTML is parsed, never rendered; XML is parsed with
-DTDs and entities refused; zip containers are read with a cap on their uncompressed size.
+DTDs and entities refused; zip containers and HWP's compressed sections are read with a
+cap on their uncompressed size.
 A file that cannot be read raises ``IngestError("name: reason")``.
 """
 
@@ -21,7 +22,7 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
-from . import docx, html, hwpx, pdf, plain
+from . import docx, html, hwp, hwpx, pdf, plain
 from .base import Extracted, IngestError, Unreadable
 
 log = logging.getLogger(__name__)
@@ -35,12 +36,12 @@ EXTRACTORS: dict[str, tuple[str, Callable[[bytes], tuple[str, tuple[int, ...]]]]
     ".pdf": ("pdf", pdf.extract),
     ".docx": ("docx", docx.extract),
     ".hwpx": ("hwpx", hwpx.extract),
+    ".hwp": ("hwp", hwp.extract),
 }
 SUPPORTED_SUFFIXES = frozenset(EXTRACTORS)
 
 # Formats people will drop in the folder that cannot be read, with what to do instead.
 UNSUPPORTED_HINTS = {
-    ".hwp": "HWP (binary Hancom) files are not supported; save it as HWPX or PDF in Hancom Office",
     ".doc": "legacy Word .doc files are not supported; save it as DOCX",
     ".rtf": "RTF files are not supported; save it as DOCX or TXT",
     ".ppt": "PowerPoint files are not supported; export it as PDF",
