@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--full", action="store_true", help="rebuild everything from scratch")
 
     p = sub.add_parser("add", help="copy documents into the corpus and index them", description="Copy files into the corpus folder and index them. Unreadable files, duplicates and files over the limits are reported and not added.")
-    p.add_argument("files", nargs="+", type=Path, help="files to add (.txt .md .html .pdf .docx .hwpx)")
+    p.add_argument("files", nargs="+", type=Path, help="files to add (.txt .md .html .pdf .docx .hwpx .hwp .png .jpg .tif)")
     _add_corpus_arg(p)
     _add_index_arg(p)
 

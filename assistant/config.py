@@ -60,6 +60,14 @@ class Settings:
     max_file_mb: int = 50
     max_upload_files: int = 20
     max_doc_chars: int = 2_000_000
+    # OCR of scans and images (Tesseract). On the essay's pages "kor+eng" read 0.12-0.17 of
+    # the characters wrong; Tesseract's Hangul script model read fewer wrong (0.08-0.11) but
+    # spaced out the syllables of most words, which search cannot use (bench/ocr.py).
+    ocr_languages: str = "kor+eng"
+    ocr_dpi: int = 300  # resolution a PDF page is rendered at for OCR
+    ocr_page_mode: int = 4  # Tesseract --psm: one column of text of variable sizes
+    ocr_min_confidence: float = 50.0  # a page whose mean word confidence is lower is reported, not indexed
+    ocr_page_seconds: int = 60  # the most one page may take
 
     # Web app
     queue_size: int = 64  # waiting requests beyond this are told the server is busy

@@ -31,12 +31,13 @@ from .index.search import HybridRetriever
 from .index.store import IndexIncompatible, IndexStore, IndexUnavailable
 from .ingest.library import AddResult, DocumentRow, Library
 from .ingest.limits import Limits
+from .ingest.ocr import OcrConfig, PageProgress
 from .types import Answer, BuildReport, Passage
 from .weights import ModelStore, fingerprint, resolve
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int], None]
+Progress = Callable[..., None]  # (done, total) or (done, total, what): OCR pages name their document
 class Engine:
     def __init__(self, settings: Settings | None = None):
         apply_process_defaults()
@@ -72,7 +73,7 @@ class Engine:
         tag = backend_tag(s.embedding_backend, s.device)
         if tag is not None:  # torch float32 vectors are recorded as before (no key)
             embedding["backend"] = tag
-        return IndexConfig(embedding, self.chunking, s.bm25_k1, s.bm25_b, self.limits)
+        return IndexConfig(embedding, self.chunking, s.bm25_k1, s.bm25_b, self.limits, OcrConfig.of(s))
 
     @cached_property
     def limits(self) -> Limits:
@@ -98,7 +99,7 @@ class Engine:
             bar.close()
             return np.concatenate(parts)
 
-        report = build_index(self.settings.corpus_dir, self.store, self.index_config(), embed, full=full)
+        report = build_index(self.settings.corpus_dir, self.store, self.index_config(), embed, full=full, on_page=_ocr_progress(progress))
         with self._lock:
             self._retriever = None  # pick up the new generation on next search
         return report
@@ -115,7 +116,7 @@ class Engine:
     # -- documents -----------------------------------------------------------------
     @cached_property
     def library(self) -> Library:
-        return Library(self.settings.corpus_dir, self.limits)
+        return Library(self.settings.corpus_dir, self.limits, OcrConfig.of(self.settings))
 
     def documents(self) -> list[DocumentRow]:
         """The corpus files with their index status."""
@@ -124,7 +125,7 @@ class Engine:
     def add_documents(self, paths: list[Path], names: list[str] | None = None, progress: Progress | bool = False) -> tuple[list[AddResult], BuildReport | None]:
         """Copy files into the corpus and index them (see ``Library.add``); the index is
         rebuilt only when something was added or replaced."""
-        results = self.library.add(paths, names)
+        results = self.library.add(paths, names, on_page=_ocr_progress(progress))
         changed = any(r.status in ("added", "replaced") for r in results)
         return results, self.build_index(progress=progress) if changed else None
 
@@ -238,3 +239,23 @@ class Engine:
     @cached_property
     def pipeline(self) -> Pipeline:
         return Pipeline(self.settings, self.search)
+
+
+def _ocr_progress(progress: Progress | bool) -> PageProgress | None:
+    """OCR page progress: a bar per document on stderr (``True``), or ``progress(done,
+    total, "OCR <name>")``."""
+    if callable(progress):
+        return lambda name, done, total: progress(done, total, f"OCR {name}")
+    if progress is not True:
+        return None
+    bars: dict[str, tqdm] = {}
+
+    def on_page(name: str, done: int, total: int) -> None:
+        bar = bars.setdefault(name, tqdm(total=total, unit="page", desc=f"OCR {name}"))
+        bar.total = total
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return on_page
+

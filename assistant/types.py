@@ -17,6 +17,20 @@ class Block:
 
 
 @dataclass(frozen=True)
+class OcrSummary:
+    """What OCR made of a document: pages read, their mean word confidence (0-100), and
+    the pages left out with why."""
+
+    pages: int
+    confidence: float
+    dropped: tuple[tuple[int, str], ...] = ()
+
+    def describe(self) -> str:
+        left_out = "; ".join(f"page {p} left out: {why}" for p, why in self.dropped)
+        return f"OCR, {self.pages} page(s), mean confidence {self.confidence:.0f}" + (f"; {left_out}" if left_out else "")
+
+
+@dataclass(frozen=True)
 class Document:
     """A decoded source file. Chunk offsets refer to ``text``."""
 
@@ -26,6 +40,7 @@ class Document:
     title: str
     blocks: tuple[Block, ...] = ()
     pages: tuple[int, ...] = ()  # paged formats (PDF): start offset in ``text`` of each page
+    ocr: OcrSummary | None = None  # when some of the text was read by OCR
 
 
 @dataclass(frozen=True)
@@ -87,6 +102,7 @@ class BuildReport:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # doc id -> reason
+    notes: dict[str, str] = field(default_factory=dict)  # doc id -> what was left out of an indexed document
     chunks_embedded: int = 0
     units_embedded: int = 0  # sentence units embedded (the dense vectors)
     chunks_total: int = 0
@@ -100,6 +116,7 @@ class BuildReport:
         for label, items in (("added", self.added), ("updated", self.updated), ("removed", self.removed)):
             out += [f"{label}: {doc}" for doc in items]
         out += [f"skipped: {doc}: {reason}" for doc, reason in self.skipped.items()]
+        out += [f"note: {doc}: {note}" for doc, note in self.notes.items()]
         out.append(
             f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
             f"{len(self.unchanged)} unchanged; {self.chunks_embedded} chunks embedded, "

@@ -38,7 +38,7 @@ TEXT = {
         "documents": "문서",
         "doc_table": "색인된 문서",
         "doc_headers": ["이름", "형식", "크기 (바이트)", "청크", "색인 시각", "상태"],
-        "upload": "파일 올리기 (여러 개 가능: .txt .md .html .pdf .docx .hwpx)",
+        "upload": "파일 올리기 (여러 개 가능: .txt .md .html .pdf .docx .hwpx .hwp, 스캔·이미지는 OCR)",
         "add": "추가하고 색인",
         "select": "삭제할 문서",
         "delete": "삭제",
@@ -68,7 +68,7 @@ TEXT = {
         "documents": "Documents",
         "doc_table": "Indexed documents",
         "doc_headers": ["Name", "Type", "Size (bytes)", "Chunks", "Indexed at", "Status"],
-        "upload": "Upload files (several at once: .txt .md .html .pdf .docx .hwpx)",
+        "upload": "Upload files (several at once: .txt .md .html .pdf .docx .hwpx .hwp; scans and images via OCR)",
         "add": "Add and index",
         "select": "Documents to delete",
         "delete": "Delete",
@@ -168,7 +168,7 @@ class DocumentsPanel:
         return self.table(lang, rows), gr.update(choices=[r.name for r in rows], value=[])
 
     def _progress(self, progress: gr.Progress, lang: str):
-        return lambda done, total: progress((done, total), desc=TEXT[lang]["indexing"], unit="sentences")
+        return lambda done, total, what=None: progress((done, total), desc=what or TEXT[lang]["indexing"], unit="pages" if what else "sentences")
 
     def _run(self, lang: str, action) -> tuple:
         t = TEXT[lang]

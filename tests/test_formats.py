@@ -41,7 +41,7 @@ def chunks_of(name):
 
 def test_supported_suffixes_come_from_the_registry():
     assert SUPPORTED_SUFFIXES == set(registry.EXTRACTORS)
-    assert {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".hwpx", ".hwp"} <= SUPPORTED_SUFFIXES
+    assert {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".hwpx", ".hwp", ".png", ".jpg", ".tif"} <= SUPPORTED_SUFFIXES
     assert ".doc" not in SUPPORTED_SUFFIXES
 
 
@@ -215,7 +215,7 @@ def test_pdf_restricted_but_not_password_protected_opens():
     "name, reason",
     [
         ("encrypted.pdf", "encrypted"),
-        ("scanned.pdf", r"no text layer \(scanned\?\)"),
+        ("scanned.pdf", "OCR found no text"),  # blank pages without a text layer
         ("corrupt.pdf", "corrupt or not a PDF"),
     ],
 )
@@ -392,7 +392,7 @@ def test_indexing_skips_bad_files_and_indexes_the_rest(tmp_path, fake_embedder):
     assert set(report.skipped) == set(bad) | {"broken.docx"}
     assert report.skipped["corrupt.pdf"].startswith("corrupt.pdf: corrupt or not a PDF")
     assert report.skipped["encrypted.pdf"].startswith("encrypted.pdf: encrypted")
-    assert report.skipped["scanned.pdf"] == "scanned.pdf: PDF has no text layer (scanned?); run OCR on it first"
+    assert report.skipped["scanned.pdf"] == "scanned.pdf: OCR found no text"
     assert report.skipped["broken.docx"].startswith("broken.docx: corrupt or not a DOCX")
 
     gen = store.load()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import numpy as np
 
 from ..ingest import IngestError, scan_corpus
 from ..ingest.limits import Limits
+from ..ingest.ocr import OcrConfig, PageProgress
 from ..text import analysis
 from ..types import BuildReport, Chunk
 from ..weights import sha256_file
@@ -37,6 +38,7 @@ class IndexConfig:
     k1: float
     b: float
     limits: Limits = Limits()  # a bigger file or text is skipped with the reason
+    ocr: OcrConfig = OcrConfig()  # how pages without text are read
 
     def manifest(self) -> dict:
         """The parts of a manifest that must match for old chunks and vectors to be reused."""
@@ -55,10 +57,11 @@ def build_index(
     embed: Callable[[list[str], list[str]], np.ndarray],
     full: bool = False,
     lock_timeout: float = 600,
+    on_page: PageProgress | None = None,
 ) -> BuildReport:
     """Bring the index in line with ``corpus_dir``. ``embed(texts, titles)`` returns
     normalized vectors; it is called once, with only the sentence units of new or changed
-    documents."""
+    documents. ``on_page(name, done, total)`` follows OCR page by page."""
     started = time.perf_counter()
     report = BuildReport()
     settings = config.manifest()
@@ -91,7 +94,7 @@ def build_index(
                 report.unchanged.append(doc_id)
                 continue
             try:
-                doc = config.limits.load(path, doc_id)
+                doc = config.limits.load(path, doc_id, config.ocr, on_page)
             except IngestError as exc:
                 report.skipped[doc_id] = str(exc)
                 if prev is not None:
@@ -107,6 +110,10 @@ def build_index(
                 "chunks": len(kept[-1].chunks),
                 "indexed_at": now,
             }
+            if doc.ocr:
+                documents[doc_id]["ocr"] = asdict(doc.ocr)
+                if doc.ocr.dropped:
+                    report.notes[doc_id] = doc.ocr.describe()
             (report.updated if prev is not None else report.added).append(doc_id)
         report.removed = sorted(set(old_docs) - set(documents))
 

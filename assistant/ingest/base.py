@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..types import OcrSummary
+
 
 class IngestError(ValueError):
     """A file that cannot be turned into a document; the message says why."""
@@ -15,8 +17,9 @@ class Extracted:
 
     text: str
     sha256: str  # of the raw file bytes (what the indexer compares to detect changes)
-    format: str  # "text", "html", "pdf", "docx", "hwpx" or "hwp"
-    pages: tuple[int, ...] = ()  # PDF only: start offset in ``text`` of each page
+    format: str  # "text", "html", "pdf", "docx", "hwpx", "hwp" or "image"
+    pages: tuple[int, ...] = ()  # paged formats (PDF, images): start offset in ``text`` of each page
+    ocr: OcrSummary | None = None  # when pages were read by OCR
 
 
 class Unreadable(Exception):

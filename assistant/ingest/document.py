@@ -9,11 +9,12 @@ from ..types import Document
 from . import registry
 from .base import IngestError
 from .blocks import classify, clean_heading, split_blocks
+from .ocr import OcrConfig, PageProgress
 
 
-def load_document(path: Path, doc_id: str) -> Document:
+def load_document(path: Path, doc_id: str, ocr: OcrConfig = OcrConfig(), on_page: PageProgress | None = None) -> Document:
     """Any supported format (see ``registry``): its text, split into classified blocks."""
-    extracted = registry.extract(path)
+    extracted = registry.extract(path, ocr, on_page)
     text = extracted.text
     blocks = classify(text, split_blocks(text))
     if not any(b.kind == "body" for b in blocks):
@@ -26,6 +27,7 @@ def load_document(path: Path, doc_id: str) -> Document:
         title=clean_heading(title),
         blocks=tuple(blocks),
         pages=extracted.pages,
+        ocr=extracted.ocr,
     )
 
 

@@ -11,10 +11,12 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..types import OcrSummary
 from ..weights import sha256_file
 from .base import IngestError
 from .document import scan_corpus
 from .limits import Limits
+from .ocr import OcrConfig, PageProgress
 from .registry import SUPPORTED_SUFFIXES
 
 MAX_NAME_CHARS = 120
@@ -71,14 +73,15 @@ def _shown(name: str) -> str:
 
 
 class Library:
-    def __init__(self, corpus_dir: Path, limits: Limits | None = None):
+    def __init__(self, corpus_dir: Path, limits: Limits | None = None, ocr: OcrConfig = OcrConfig()):
         self.root = Path(corpus_dir)
         self.limits = limits or Limits()
+        self.ocr = ocr
 
     def files(self) -> dict[str, Path]:
         return scan_corpus(self.root)[0] if self.root.is_dir() else {}
 
-    def add(self, sources: list[Path], names: list[str] | None = None) -> list[AddResult]:
+    def add(self, sources: list[Path], names: list[str] | None = None, on_page: PageProgress | None = None) -> list[AddResult]:
         """Copy readable files into the corpus folder (top level). ``names`` are the names
         the files were offered under (an upload's temporary path hides it); default: the
         paths' names. Each file is checked first (name, size, content, readable text), so
@@ -91,12 +94,12 @@ class Library:
         results = []
         for source, offered in zip(sources, names):
             try:
-                results.append(self._add_one(Path(source), offered, by_hash))
+                results.append(self._add_one(Path(source), offered, by_hash, on_page))
             except (LibraryError, IngestError, OSError) as exc:
                 results.append(AddResult(_shown(offered), None, "refused", _reason(exc)))
         return results
 
-    def _add_one(self, source: Path, offered: str, by_hash: dict[str, str]) -> AddResult:
+    def _add_one(self, source: Path, offered: str, by_hash: dict[str, str], on_page: PageProgress | None) -> AddResult:
         name = safe_name(offered)
         size = self.limits.check_size(source)
         if size == 0:
@@ -112,13 +115,14 @@ class Library:
         tmp = self.root / f".incoming-{digest[:16]}{target.suffix}"
         try:
             tmp.write_bytes(data)
-            self.limits.load(tmp, name)  # refuse what the indexer could not read
+            shown = on_page and (lambda _, done, total: on_page(name, done, total))  # not the temporary name
+            doc = self.limits.load(tmp, name, self.ocr, shown)  # refuse what the indexer could not read
             replaced = target.exists() or target.is_symlink()
             os.replace(tmp, target)  # replaces a symbolic link itself, never its target
         finally:
             tmp.unlink(missing_ok=True)
         by_hash[digest] = name
-        return AddResult(_shown(offered), name, "replaced" if replaced else "added")
+        return AddResult(_shown(offered), name, "replaced" if replaced else "added", doc.ocr.describe() if doc.ocr else "")
 
     def remove(self, names: list[str]) -> list[str]:
         """Delete documents from the corpus folder by document id; unknown ids are refused
@@ -141,7 +145,7 @@ class Library:
             if name in skipped:
                 status = f"skipped: {skipped[name]}"
             elif meta and meta["sha256"] == sha256_file(path):
-                status = "indexed"
+                status = "indexed" + (f" ({OcrSummary(**meta['ocr']).describe()})" if meta.get("ocr") else "")
             else:
                 status = "pending"
             rows.append(DocumentRow(name, path.suffix.lower().lstrip("."), path.stat().st_size,

@@ -10,6 +10,7 @@ from ..config import Settings
 from ..types import Document
 from .base import IngestError
 from .document import load_document
+from .ocr import OcrConfig, PageProgress
 
 
 @dataclass(frozen=True)
@@ -29,10 +30,10 @@ class Limits:
             raise IngestError(f"{path.name}: file too large ({size / 2**20:.1f} MB; the limit is {self.max_file_bytes / 2**20:.0f} MB)")
         return size
 
-    def load(self, path: Path, doc_id: str) -> Document:
+    def load(self, path: Path, doc_id: str, ocr: OcrConfig = OcrConfig(), on_page: PageProgress | None = None) -> Document:
         """``load_document`` within the limits (IngestError with the reason otherwise)."""
         self.check_size(path)
-        doc = load_document(path, doc_id)
+        doc = load_document(path, doc_id, ocr, on_page)
         if len(doc.text) > self.max_doc_chars:
             raise IngestError(f"{path.name}: too much text ({len(doc.text):,} characters; the limit is {self.max_doc_chars:,})")
         return doc

@@ -6,28 +6,32 @@ import io
 import re
 
 from .base import Unreadable
+from .image import paged
+from .ocr import Reader
 from .plain import CONTROL
 
 _PAGE_NUMBER = re.compile(r"^\s*(?:[-–—]\s*)?(?:page\s*)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?(?:\s*[-–—])?\s*$", re.IGNORECASE)
 _LINE_END = re.compile(r"[.!?。…:;)\]\"'”’]\s*$|[다요죠까니]\.?\s*$")
 
 
-def extract(raw: bytes) -> tuple[str, tuple[int, ...]]:
+def extract(raw: bytes, reader: Reader | None = None) -> tuple[str, tuple[int, ...]]:
+    """The text of every page; a page without a text layer is read by OCR when a
+    ``reader`` is given (a page with one never is)."""
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, FileNotDecryptedError
 
     if b"%PDF-" not in raw[:1024]:
         raise Unreadable("corrupt or not a PDF (no PDF header)")
     try:
-        reader = PdfReader(io.BytesIO(raw))
-        if reader.is_encrypted:
+        pdf = PdfReader(io.BytesIO(raw))
+        if pdf.is_encrypted:
             try:
-                opened = reader.decrypt("")  # owner-password-only files open without one
+                opened = pdf.decrypt("")  # owner-password-only files open without one
             except (DependencyError, NotImplementedError) as exc:
                 raise Unreadable(f"encrypted PDF that cannot be opened here ({exc})") from exc
             if not opened:
                 raise Unreadable("encrypted PDF (a password is needed to open it)")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages = [page.extract_text() or "" for page in pdf.pages]
     except Unreadable:
         raise
     except FileNotDecryptedError as exc:
@@ -37,16 +41,31 @@ def extract(raw: bytes) -> tuple[str, tuple[int, ...]]:
     if not pages:
         raise Unreadable("corrupt or not a PDF (no pages)")
     pages = _drop_running_lines([CONTROL.sub("", p.replace("\r\n", "\n").replace("\r", "\n")) for p in pages])
-    if not any(p.strip() for p in pages):
-        raise Unreadable("PDF has no text layer (scanned?); run OCR on it first")
-    text, offsets = "", []
-    for page in pages:
-        body = _pdf_paragraphs(page)
-        if text and body:
-            text += "\n\n"
-        offsets.append(len(text))
-        text += body
-    return text + "\n", tuple(offsets)
+    bodies = [_pdf_paragraphs(p) for p in pages]
+    scanned = [n for n, body in enumerate(bodies) if not body.strip()]
+    if scanned and reader is not None:
+        for n, body in _ocr(raw, scanned, reader):
+            bodies[n] = body
+    elif len(scanned) == len(bodies):
+        raise Unreadable("PDF has no text layer (scanned?) and OCR is off")
+    return paged(bodies, reader)
+
+
+def _ocr(raw: bytes, numbers: list[int], reader: Reader):
+    """(page index, OCR text) of the pages ``numbers``, rendered at the reader's dpi."""
+    import pypdfium2 as pdfium
+
+    reader.start(len(numbers))
+    try:
+        document = pdfium.PdfDocument(raw)
+    except pdfium.PdfiumError as exc:
+        raise Unreadable(f"cannot render this PDF for OCR ({exc})") from exc
+    with document:
+        for n in numbers:
+            page = document[n]
+            image = page.render(scale=reader.config.dpi / 72, grayscale=True).to_pil()
+            page.close()
+            yield n, reader.read(image, n + 1)
 
 
 def _drop_running_lines(pages: list[str]) -> list[str]:

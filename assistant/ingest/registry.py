@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import zipfile
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
-from . import docx, html, hwp, hwpx, pdf, plain
+from . import docx, html, hwp, hwpx, image, pdf, plain
 from .base import Extracted, IngestError, Unreadable
+from .ocr import OcrConfig, PageProgress, Reader
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +40,15 @@ EXTRACTORS: dict[str, tuple[str, Callable[[bytes], tuple[str, tuple[int, ...]]]]
     ".docx": ("docx", docx.extract),
     ".hwpx": ("hwpx", hwpx.extract),
     ".hwp": ("hwp", hwp.extract),
+    **{suffix: ("image", image.extract) for suffix in (".png", ".jpg", ".jpeg", ".tif", ".tiff")},
 }
 SUPPORTED_SUFFIXES = frozenset(EXTRACTORS)
+OCR_FORMATS = frozenset({"pdf", "image"})  # their extractors take an ocr.Reader
+
+# What OCR read, by (file hash, OCR settings): a file checked on upload is not read again
+# when it is indexed moments later.
+_read_by_ocr: OrderedDict[tuple[str, OcrConfig], Extracted] = OrderedDict()
+_read_by_ocr_lock = threading.Lock()
 
 # Formats people will drop in the folder that cannot be read, with what to do instead.
 UNSUPPORTED_HINTS = {
@@ -59,8 +69,9 @@ def unsupported_reason(path: Path) -> str | None:
     return UNSUPPORTED_HINTS.get(suffix, f"unsupported file type {path.suffix or '(none)'}")
 
 
-def extract(path: Path) -> Extracted:
-    """The text of ``path``; IngestError("name: reason") when it cannot be read."""
+def extract(path: Path, ocr: OcrConfig = OcrConfig(), on_page: PageProgress | None = None) -> Extracted:
+    """The text of ``path``; IngestError("name: reason") when it cannot be read. Pages
+    without text are read by OCR (``ocr``), reported page by page to ``on_page``."""
     path = Path(path)
     reason = unsupported_reason(path)
     if reason is not None:
@@ -72,8 +83,13 @@ def extract(path: Path) -> Extracted:
         raise IngestError(f"{path.name}: cannot read the file ({exc.strerror or exc})") from exc
     if not raw.strip():
         raise IngestError(f"{path.name}: file is empty")
+    sha256 = hashlib.sha256(raw).hexdigest()
+    with _read_by_ocr_lock:
+        if (sha256, ocr) in _read_by_ocr:
+            return _read_by_ocr[sha256, ocr]
+    reader = Reader(ocr, path.name, on_page) if fmt in OCR_FORMATS else None
     try:
-        text, pages = extractor(raw)
+        text, pages = extractor(raw, reader) if reader else extractor(raw)
     except Unreadable as exc:
         raise IngestError(f"{path.name}: {exc}") from exc
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # a damaged zip member
@@ -83,4 +99,10 @@ def extract(path: Path) -> Extracted:
         raise IngestError(f"{path.name}: cannot read this {fmt.upper()} file ({type(exc).__name__}: {exc})") from exc
     if not text.strip():
         raise IngestError(f"{path.name}: no text content found")
-    return Extracted(text=text, sha256=hashlib.sha256(raw).hexdigest(), format=fmt, pages=pages)
+    extracted = Extracted(text=text, sha256=sha256, format=fmt, pages=pages, ocr=reader.summary() if reader else None)
+    if extracted.ocr:
+        with _read_by_ocr_lock:
+            _read_by_ocr[sha256, ocr] = extracted
+            while len(_read_by_ocr) > 16:
+                _read_by_ocr.popitem(last=False)
+    return extracted
