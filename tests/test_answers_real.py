@@ -42,6 +42,15 @@ def test_english_question_about_the_korean_essay_gets_an_english_answer(real_eng
     assert sum(ch.isascii() for ch in a.answer) > 0.9 * len(a.answer)
 
 
+def test_a_question_about_a_binary_hwp_press_release_cites_it(tmp_path):
+    # ../shared/data/hwp/noori.hwp: a government press release naming a launch vehicle.
+    engine = indexed_engine(tmp_path, ROOT.parent / "shared" / "data" / "hwp" / "noori.hwp", ROOT / "corpus" / "deep_learning_and_chatgpt.ko.txt")
+    a = engine.ask("국민 공모로 정한 한국형발사체의 새 이름은 무엇인가요?")
+    assert not a.abstained and a.language == "ko"
+    assert "누리" in a.answer
+    assert {c.passage.chunk.doc_id for c in a.citations} == {"noori.hwp"}
+
+
 def test_english_document_is_answered_in_both_languages(english_engine):
     # Its paragraphs are read sentence by sentence, "The" opening an answer is no borrowed
     # name, and "3 December 2008" supports a Korean "2008년 12월 3일".
