@@ -4,7 +4,8 @@ scanned pages, on an image-only PDF made from two essay pages and one English pa
     python -m bench.ocr [--runs 3] [--languages kor+eng]
 
 Per page, our reader (PDF page rendered, Tesseract text and confidences in one run) is
-timed against bare Tesseract (``tesseract page.png out --psm 4``) on the same page image,
+timed against bare Tesseract (``tesseract page.png out --psm 4``, one OpenMP thread as
+ours) on the same page image,
 in turn, several runs; the ratio cancels the machine's noise. The essay retrieval
 questions whose gold sentence is on a scanned page are then searched over an index of
 the scan alone (real models): is a chunk of the gold page in the top 5 (and first)?
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import tempfile
@@ -65,7 +67,7 @@ def main() -> None:
             image.save(work / "page.png")
             t = time.perf_counter()
             subprocess.run(["tesseract", str(work / "page.png"), str(work / "out"), "-l", config.languages, "--psm", str(config.page_mode)],
-                           check=True, capture_output=True)
+                           check=True, capture_output=True, env={**os.environ, "OMP_THREAD_LIMIT": "1"})
             bare.append(time.perf_counter() - t)
     print(f"OCR {config.languages}, psm {config.page_mode}, {config.dpi} dpi; {len(sources)} pages x {args.runs} runs")
     print(f"seconds per page, ours: {spread(ours)}")

@@ -114,12 +114,10 @@ def test_a_truncated_image_is_refused_and_the_rest_of_the_upload_added(tmp_path)
 
 
 def test_without_tesseract_a_scan_gets_a_clear_message(tmp_path, monkeypatch):
-    import pytesseract
-
     images, _ = render_pages(["A scanned page."], 1)
     path = tmp_path / "scan.png"
     images[0].save(path)
-    monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", str(tmp_path / "no-tesseract"))
+    monkeypatch.setattr(ocr, "TESSERACT", str(tmp_path / "no-tesseract"))
     ocr.installed_languages.cache_clear()
     try:
         with pytest.raises(IngestError, match=r"^scan.png: needs OCR, but Tesseract is not installed \(apt-get install tesseract-ocr"):

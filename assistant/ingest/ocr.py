@@ -1,10 +1,11 @@
-"""Text from page images with Tesseract (``pytesseract``), for PDF pages without a text
+"""Text from page images with the Tesseract command, for PDF pages without a text
 layer and for image files. Each page is bounded in time and size; its words' mean
 confidence decides whether it is indexed, and a page too doubtful to trust is reported."""
 
 from __future__ import annotations
 
 import functools
+import os
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -17,6 +18,10 @@ from .base import Unreadable
 
 MAX_PIXELS = 40_000_000  # a larger page image is scaled down before OCR (memory)
 INSTALL = "apt-get install tesseract-ocr tesseract-ocr-kor tesseract-ocr-eng"
+TESSERACT = "tesseract"
+# One OpenMP thread: left to choose, Tesseract started more threads than the 2 cores it
+# had and took 29 s for a page it reads in 2.6 s with one (bench/ocr.py).
+_ENV = {**os.environ, "OMP_THREAD_LIMIT": "1"}
 
 PageProgress = Callable[[str, int, int], None]  # (document name, pages read, pages to read)
 
@@ -38,10 +43,8 @@ class OcrConfig:
 @functools.lru_cache(maxsize=1)
 def installed_languages() -> frozenset[str]:
     """The models Tesseract has (``tesseract --list-langs``)."""
-    import pytesseract
-
     try:
-        listed = subprocess.run([pytesseract.pytesseract.tesseract_cmd, "--list-langs"], capture_output=True, text=True, timeout=30)
+        listed = subprocess.run([TESSERACT, "--list-langs"], capture_output=True, text=True, timeout=30, env=_ENV)
     except (OSError, subprocess.SubprocessError) as exc:
         raise Unreadable(f"needs OCR, but Tesseract is not installed ({INSTALL})") from exc
     return frozenset(line.strip() for line in listed.stdout.splitlines()[1:] if line.strip())
@@ -92,22 +95,19 @@ class Reader:
     def _tesseract(self, image) -> tuple[str, float] | None:
         """One Tesseract run writing both the text (whose spacing follows the page) and the
         words' confidences (TSV); None when it ran out of time."""
-        import pytesseract
-
         with tempfile.TemporaryDirectory(prefix="ocr-") as tmp:
             source, base = Path(tmp) / "page.png", Path(tmp) / "page"
             image.save(source)
+            command = [TESSERACT, str(source), str(base), "-l", self.config.languages,
+                       "--psm", str(self.config.page_mode), "-c", "tessedit_create_tsv=1", "txt"]
             try:
-                pytesseract.pytesseract.run_tesseract(
-                    str(source), str(base), extension="txt", lang=self.config.languages,
-                    config=f"--psm {self.config.page_mode} -c tessedit_create_tsv=1", timeout=self.config.page_seconds,
-                )
-            except RuntimeError as exc:  # pytesseract's timeout
-                if "timeout" in str(exc).lower():
-                    return None
-                raise Unreadable(f"OCR failed ({exc})") from exc
-            except pytesseract.TesseractError as exc:
-                raise Unreadable(f"OCR failed ({exc.message})") from exc
+                run = subprocess.run(command, capture_output=True, text=True, timeout=self.config.page_seconds, env=_ENV)
+            except subprocess.TimeoutExpired:
+                return None
+            except OSError as exc:
+                raise Unreadable(f"needs OCR, but Tesseract is not installed ({INSTALL})") from exc
+            if run.returncode != 0:
+                raise Unreadable(f"OCR failed ({run.stderr.strip().splitlines()[-1] if run.stderr.strip() else run.returncode})")
             text = base.with_suffix(".txt").read_text(encoding="utf-8")
             tsv = base.with_suffix(".tsv").read_text(encoding="utf-8")
         return _paragraphs(text), _confidence(tsv)
