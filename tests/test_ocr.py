@@ -133,3 +133,22 @@ def test_a_missing_language_model_is_named(tmp_path):
     with pytest.raises(IngestError, match=r"^scan.png: needs OCR, but Tesseract has no xyz model"):
         load_document(path, path.name, OcrConfig(languages="eng+xyz"))
 
+
+
+def test_one_upload_with_a_corrupt_hwp_a_truncated_image_and_an_encrypted_pdf(tmp_path):
+    hwp = ROOT.parent / "shared" / "data" / "hwp" / "noori.hwp"
+    corrupt = tmp_path / "broken.hwp"
+    corrupt.write_bytes(hwp.read_bytes()[:5000])
+    images, _ = render_pages(english_paragraphs()[:1], 1)
+    whole = io.BytesIO()
+    images[0].save(whole, format="PNG")
+    truncated = tmp_path / "cut.png"
+    truncated.write_bytes(whole.getvalue()[:20000])
+    encrypted = ROOT / "tests" / "fixtures" / "formats" / "encrypted.pdf"
+    results = Library(tmp_path / "corpus").add([corrupt, truncated, encrypted, hwp])
+    by_name = {r.source: r for r in results}
+    assert by_name["broken.hwp"].status == "refused" and by_name["broken.hwp"].reason.startswith("corrupt")
+    assert by_name["cut.png"].status == "refused" and by_name["cut.png"].reason.startswith("corrupt or truncated image")
+    assert by_name["encrypted.pdf"].status == "refused" and by_name["encrypted.pdf"].reason.startswith("encrypted PDF")
+    assert by_name["noori.hwp"].status == "added"
+    assert sorted(p.name for p in (tmp_path / "corpus").iterdir()) == ["noori.hwp"]
