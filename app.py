@@ -1,7 +1,9 @@
-"""Web chat: ``python app.py`` serves on http://127.0.0.1:7860 (``--host``, ``--port``).
+"""Web chat and OpenAI-compatible API: ``python app.py`` serves on http://127.0.0.1:7860
+(``--host``, ``--port``); the chat at ``/``, the API at ``/v1``.
 
 Any address other than loopback needs ``--expose`` and a login from the environment
-(ASSISTANT_AUTH_USER and ASSISTANT_AUTH_PASSWORD, or ASSISTANT_AUTH_FILE)."""
+(ASSISTANT_AUTH_USER and ASSISTANT_AUTH_PASSWORD, or ASSISTANT_AUTH_FILE); the API then
+needs a key (ASSISTANT_API_KEYS or ASSISTANT_API_KEY_FILE)."""
 
 from __future__ import annotations
 
@@ -9,10 +11,16 @@ import argparse
 import logging
 import sys
 
-from assistant.access import AccessError, authenticator
+import gradio as gr
+import uvicorn
+from fastapi import FastAPI
+
+from assistant import openai_api
+from assistant.access import AccessError, authenticator, key_check, load_api_keys
 from assistant.config import Settings
 from assistant.engine import Engine
 from assistant.ui import build_app
+from assistant.warmup import Startup
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,18 +33,19 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         auth = authenticator(args.host, args.expose)
+        keys = load_api_keys()
     except AccessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     settings = Settings.from_env()
-    app = build_app(Engine(settings))
-    app.queue(default_concurrency_limit=1, max_size=settings.queue_size).launch(
-        server_name=args.host,
-        server_port=args.port,
-        auth=auth,
-        max_file_size=f"{settings.max_file_mb}mb",
-        show_error=True,
-    )
+    engine = Engine(settings)
+    startup = Startup(engine).start()
+    blocks = build_app(engine, startup).queue(default_concurrency_limit=1, max_size=settings.queue_size)
+    server = FastAPI()
+    server.include_router(openai_api.router(engine, startup, key_check(args.host, keys), settings.queue_size, settings.request_timeout))
+    server = gr.mount_gradio_app(server, blocks, path="", auth=auth, max_file_size=f"{settings.max_file_mb}mb", show_error=True)
+    print(f"Running on http://{args.host}:{args.port} (chat at /, OpenAI-compatible API at /v1)", flush=True)
+    uvicorn.run(server, host=args.host, port=args.port, log_level="warning")
     return 0
 
 

@@ -14,6 +14,9 @@ from pathlib import Path
 ENV_USER = "ASSISTANT_AUTH_USER"
 ENV_PASSWORD = "ASSISTANT_AUTH_PASSWORD"
 ENV_FILE = "ASSISTANT_AUTH_FILE"
+ENV_API_KEYS = "ASSISTANT_API_KEYS"  # comma-separated
+ENV_API_KEY_FILE = "ASSISTANT_API_KEY_FILE"  # one key per line, # comments
+MIN_API_KEY_CHARS = 16
 MIN_PASSWORD_CHARS = 8
 
 
@@ -77,3 +80,33 @@ def authenticator(host: str, expose: bool, env: Mapping[str, str] = os.environ) 
         return hmac.compare_digest((expected or "\0").encode(), (password or "").encode()) and expected is not None
 
     return check
+
+
+def load_api_keys(env: Mapping[str, str] = os.environ) -> frozenset[str]:
+    """The keys the OpenAI-compatible API accepts, from ASSISTANT_API_KEYS (comma-separated)
+    and the file named by ASSISTANT_API_KEY_FILE (one per line, ``#`` comments)."""
+    keys = [k.strip() for k in env.get(ENV_API_KEYS, "").split(",") if k.strip()]
+    if env.get(ENV_API_KEY_FILE):
+        try:
+            lines = Path(env[ENV_API_KEY_FILE]).expanduser().read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise AccessError(f"cannot read the API key file named by {ENV_API_KEY_FILE} ({type(exc).__name__})") from None
+        keys += [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
+    if any(len(k) < MIN_API_KEY_CHARS for k in keys):
+        raise AccessError(f"API keys must have at least {MIN_API_KEY_CHARS} characters")
+    return frozenset(keys)
+
+
+def key_check(host: str, keys: frozenset[str]) -> Callable[[str | None], bool]:
+    """Whether a request's bearer key may use the API: any key on loopback when none are
+    configured; otherwise one of ``keys`` (none configured off loopback: no key will do)."""
+    if not keys and is_loopback(host):
+        return lambda key: True
+
+    def check(key: str | None) -> bool:
+        given = (key or "").encode()
+        # compare_digest against every key: the time taken does not reveal which matched
+        return any([hmac.compare_digest(given, k.encode()) for k in keys])
+
+    return check
+

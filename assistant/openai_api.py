@@ -1,0 +1,145 @@
+"""An OpenAI-compatible API on the web app's server: ``GET /v1/models`` and ``POST
+/v1/chat/completions`` (streamed over server-sent events or not).
+
+The last user message is the question and the earlier user/assistant turns its history;
+the reply is what ``ask`` answers, with its citation markers, and the response's
+``assistant`` field holds the rest of ``ask --json`` (citations, refusal reason, language,
+timings). A streamed reply is sent once the answer is verified (a verification can
+replace a draft with a refusal; unverified text is never sent). Errors are OpenAI-shaped
+(``{"error": {"message", "type", "code"}}``).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from .engine import Engine
+from .types import Answer
+from .warmup import Startup
+
+MODEL_ID = "bilingual-assistant"
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, kind: str, code: str | None = None):
+        super().__init__(message)
+        self.status, self.kind, self.code = status, kind, code
+
+    def response(self) -> JSONResponse:
+        return JSONResponse({"error": {"message": str(self), "type": self.kind, "param": None, "code": self.code}}, status_code=self.status)
+
+
+def router(engine: Engine, startup: Startup, allowed: Callable[[str | None], bool], queue_size: int, timeout: float) -> APIRouter:
+    """The ``/v1`` routes; ``allowed(bearer key)`` decides access; beyond ``queue_size``
+    requests in flight a new one is told the server is busy (429); a request waits at most
+    ``timeout`` seconds for start-up."""
+    api = APIRouter(prefix="/v1")
+    in_flight = threading.BoundedSemaphore(max(1, queue_size))
+
+    def authorize(request: Request) -> None:
+        header = request.headers.get("authorization", "")
+        key = header[7:].strip() if header.lower().startswith("bearer ") else None
+        if not allowed(key):
+            raise ApiError(401, "a valid API key is needed (Authorization: Bearer <key>; keys come from ASSISTANT_API_KEYS)",
+                           "invalid_request_error", "invalid_api_key")
+
+    @api.get("/models")
+    def models(request: Request):
+        try:
+            authorize(request)
+        except ApiError as exc:
+            return exc.response()
+        return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "local"}]}
+
+    @api.post("/chat/completions")
+    async def chat(request: Request):
+        try:
+            authorize(request)
+            question, history, stream = parse_request(await _json(request))
+            if not await run_in_threadpool(startup.wait, timeout):  # first start: models and index
+                raise ApiError(503, startup.error or "the assistant is still starting (models, index); try again shortly", "server_error", "starting")
+            if not in_flight.acquire(blocking=False):
+                raise ApiError(429, "the server is busy; try again shortly", "rate_limit_error", "server_busy")
+            try:
+                answer = await run_in_threadpool(engine.ask, question, history)
+            except ValueError as exc:  # blank or over-long question
+                raise ApiError(400, str(exc), "invalid_request_error", "invalid_question") from None
+            finally:
+                in_flight.release()
+        except ApiError as exc:
+            return exc.response()
+        completion = _completion(answer)
+        if not stream:
+            return completion
+        return StreamingResponse(_events(completion), media_type="text/event-stream")
+
+    return api
+
+
+async def _json(request: Request) -> dict:
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "the request body is not JSON", "invalid_request_error") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "the request body must be a JSON object", "invalid_request_error")
+    return body
+
+
+def parse_request(body: dict) -> tuple[str, list[dict], bool]:
+    """(question, history, stream) from a chat completion request."""
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise ApiError(400, "messages must be a non-empty list", "invalid_request_error", "invalid_messages")
+    turns = []
+    for m in messages:
+        if not isinstance(m, dict) or not isinstance(m.get("role"), str):
+            raise ApiError(400, "each message needs a role and content", "invalid_request_error", "invalid_messages")
+        if m["role"] in ("user", "assistant"):
+            turns.append({"role": m["role"], "content": _text(m.get("content"))})
+    if not turns or turns[-1]["role"] != "user":
+        raise ApiError(400, "the last message must be the user's question", "invalid_request_error", "invalid_messages")
+    return turns[-1]["content"], [t for t in turns[:-1] if t["content"].strip()], bool(body.get("stream"))
+
+
+def _text(content) -> str:
+    """A message's text: a string, or the text parts of a list of content parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+    raise ApiError(400, "message content must be text", "invalid_request_error", "invalid_messages")
+
+
+def _completion(answer: Answer) -> dict:
+    details = answer.to_dict()
+    prompt, completion = answer.prompt_tokens or 0, answer.completion_tokens or 0
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": MODEL_ID,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.answer}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion},
+        "assistant": {k: v for k, v in details.items() if k != "answer"},
+    }
+
+
+def _events(completion: dict):
+    """The completion as chat.completion.chunk events: the role, the text, the end (with
+    the ``assistant`` field), then ``[DONE]``."""
+    base = {"id": completion["id"], "object": "chat.completion.chunk", "created": completion["created"], "model": MODEL_ID}
+    text = completion["choices"][0]["message"]["content"]
+    for delta, finish, extra in (({"role": "assistant", "content": ""}, None, {}), ({"content": text}, None, {}),
+                                 ({}, "stop", {"assistant": completion["assistant"], "usage": completion["usage"]})):
+        chunk = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+        yield f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
+    yield "data: [DONE]\n\n"
