@@ -74,7 +74,12 @@ class Settings:
     request_timeout: int = 300  # seconds one chat answer or document action may run
 
     # Answers
-    generator: str = "llama"  # llama | transformers | extractive
+    generator: str = "llama"  # llama | transformers | extractive | openai
+    # The openai backend: an OpenAI-compatible server (llama-server, vLLM, another app's /v1).
+    openai_base_url: str = ""
+    openai_model: str = ""  # empty: generator_model
+    openai_api_key: str = field(default="", repr=False)
+    generation_slots: int = 4  # questions generated at once by the openai backend
     generator_model: str = "Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
     answer_passages: int = 3  # most passages quoted to the model
     # A passage after the first is quoted only when its fused score is at least this share of

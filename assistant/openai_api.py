@@ -21,6 +21,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from .answer.remote import GenerationError
 from .engine import Engine
 from .types import Answer
 from .warmup import Startup
@@ -72,6 +73,8 @@ def router(engine: Engine, startup: Startup, allowed: Callable[[str | None], boo
                 answer = await run_in_threadpool(engine.ask, question, history)
             except ValueError as exc:  # blank or over-long question
                 raise ApiError(400, str(exc), "invalid_request_error", "invalid_question") from None
+            except GenerationError as exc:  # the openai backend's server failed
+                raise ApiError(502, str(exc), "server_error", "generation_failed") from None
             finally:
                 in_flight.release()
         except ApiError as exc:

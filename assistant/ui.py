@@ -9,6 +9,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from .answer.remote import GenerationError
 from .engine import Engine
 from .ingest import SUPPORTED_SUFFIXES, IngestError
 from .ingest.library import AddResult, LibraryError
@@ -233,7 +234,7 @@ def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
                             "metadata": {"title": f"📚 {t['sources']} ({len(answer.citations)})", "status": "done"},
                         })
                 yield messages + reply
-        except ValueError as exc:  # blank or over-long question
+        except (ValueError, GenerationError) as exc:  # blank or over-long question; generation server down
             yield messages + [{"role": "assistant", "content": f"{t['error']}: {exc}"}]
 
     def add_user(text: str, messages: list[dict]):

@@ -3,7 +3,8 @@
 * ``llama``: llama-cpp-python with a GGUF file (default: Qwen2.5-Coder-1.5B-Instruct Q4_K_M);
 * ``transformers``: any causal LM by Hugging Face id or folder (a GGUF file loads through
   ``gguf_file=``), with the model's chat template, token streaming, GPU when present;
-* ``extractive``: no language model; the best-supported sentences of the passages.
+* ``extractive``: no language model; the best-supported sentences of the passages;
+* ``openai``: an OpenAI-compatible server (``remote``).
 
 One model instance per process and backend (``load_generator`` caches it); calls are
 serialized with a lock, since neither llama.cpp contexts nor a model's KV cache may be
@@ -27,7 +28,7 @@ from ..types import Passage
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("llama", "transformers", "extractive")
+BACKENDS = ("llama", "transformers", "extractive", "openai")
 
 # Greedy decoding without a repetition penalty: a grounded answer copies names, dates and
 # figures from the passages and the question, which a penalty pushes the model away from
@@ -299,11 +300,18 @@ def load_generator(backend: str, settings: Settings, resolve_path) -> Generator:
     if backend not in BACKENDS:
         raise ValueError(f"unknown generator {backend!r}; choose one of {', '.join(BACKENDS)}")
     ref = settings.generator_model
-    key = (backend, ref) + ((settings.llama_context, settings.llama_batch, settings.llama_threads, settings.prepared_mb) if backend == "llama" else ())
+    key = (backend, ref) + {
+        "llama": (settings.llama_context, settings.llama_batch, settings.llama_threads, settings.prepared_mb),
+        "openai": (settings.openai_base_url, settings.openai_model, settings.generation_slots),
+    }.get(backend, ())
     with _cache_lock:
         if key not in _cache:
             if backend == "extractive":
                 _cache[key] = ExtractiveGenerator()
+            elif backend == "openai":
+                from .remote import OpenAIGenerator
+
+                _cache[key] = OpenAIGenerator(settings)
             elif backend == "llama":
                 _cache[key] = LlamaGenerator(resolve_path(ref), ref, settings)
             else:
