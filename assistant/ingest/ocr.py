@@ -19,9 +19,6 @@ from .base import Unreadable
 MAX_PIXELS = 40_000_000  # a larger page image is scaled down before OCR (memory)
 INSTALL = "apt-get install tesseract-ocr tesseract-ocr-kor tesseract-ocr-eng"
 TESSERACT = "tesseract"
-# One OpenMP thread: left to choose, Tesseract started more threads than the 2 cores it
-# had and took 29 s for a page it reads in 2.6 s with one (bench/ocr.py).
-_ENV = {**os.environ, "OMP_THREAD_LIMIT": "1"}
 
 PageProgress = Callable[[str, int, int], None]  # (document name, pages read, pages to read)
 
@@ -44,7 +41,7 @@ class OcrConfig:
 def installed_languages() -> frozenset[str]:
     """The models Tesseract has (``tesseract --list-langs``)."""
     try:
-        listed = subprocess.run([TESSERACT, "--list-langs"], capture_output=True, text=True, timeout=30, env=_ENV)
+        listed = subprocess.run([TESSERACT, "--list-langs"], capture_output=True, text=True, timeout=30, env=_env())
     except (OSError, subprocess.SubprocessError) as exc:
         raise Unreadable(f"needs OCR, but Tesseract is not installed ({INSTALL})") from exc
     return frozenset(line.strip() for line in listed.stdout.splitlines()[1:] if line.strip())
@@ -101,7 +98,7 @@ class Reader:
             command = [TESSERACT, str(source), str(base), "-l", self.config.languages,
                        "--psm", str(self.config.page_mode), "-c", "tessedit_create_tsv=1", "txt"]
             try:
-                run = subprocess.run(command, capture_output=True, text=True, timeout=self.config.page_seconds, env=_ENV)
+                run = subprocess.run(command, capture_output=True, text=True, timeout=self.config.page_seconds, env=_env())
             except subprocess.TimeoutExpired:
                 return None
             except OSError as exc:
@@ -118,12 +115,28 @@ class Reader:
         mean = sum(self.confidences) / len(self.confidences) if self.confidences else 0.0
         return OcrSummary(pages=len(self.confidences), confidence=round(mean, 1), dropped=tuple(self.dropped))
 
-    def nothing_found(self) -> Unreadable:
-        """Why a document read by OCR has no text."""
-        if self.dropped:
-            pages = "; ".join(f"page {p}: {why}" for p, why in self.dropped)
-            return Unreadable(f"OCR found no text it could trust ({pages})")
-        return Unreadable("OCR found no text")
+    def pages(self, texts: list[str]) -> tuple[str, tuple[int, ...]]:
+        """A document's page texts (OCR's or a text layer's) joined by blank lines, with each
+        page's start offset; Unreadable, saying why, when no page has text."""
+        if not any(t.strip() for t in texts):
+            if self.dropped:
+                pages = "; ".join(f"page {p}: {why}" for p, why in self.dropped)
+                raise Unreadable(f"OCR found no text it could trust ({pages})")
+            raise Unreadable("OCR found no text")
+        text, offsets = "", []
+        for body in texts:
+            if text and body:
+                text += "\n\n"
+            offsets.append(len(text))
+            text += body
+        return text + "\n", tuple(offsets)
+
+
+def _env() -> dict[str, str]:
+    """The environment for Tesseract, with one OpenMP thread: left to choose, it started
+    more threads than the 2 cores it had and took 29 s for a page it reads in 2.6 s with
+    one (bench/ocr.py)."""
+    return {**os.environ, "OMP_THREAD_LIMIT": "1"}
 
 
 def _bounded(image):

@@ -6,7 +6,6 @@ import io
 import re
 
 from .base import Unreadable
-from .image import paged
 from .ocr import Reader
 from .plain import CONTROL
 
@@ -14,9 +13,9 @@ _PAGE_NUMBER = re.compile(r"^\s*(?:[-–—]\s*)?(?:page\s*)?\d{1,4}(?:\s*(?:/|o
 _LINE_END = re.compile(r"[.!?。…:;)\]\"'”’]\s*$|[다요죠까니]\.?\s*$")
 
 
-def extract(raw: bytes, reader: Reader | None = None) -> tuple[str, tuple[int, ...]]:
-    """The text of every page; a page without a text layer is read by OCR when a
-    ``reader`` is given (a page with one never is)."""
+def extract(raw: bytes, reader: Reader) -> tuple[str, tuple[int, ...]]:
+    """The text of every page; a page without a text layer is read by OCR (a page with
+    one never is)."""
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, FileNotDecryptedError
 
@@ -43,12 +42,9 @@ def extract(raw: bytes, reader: Reader | None = None) -> tuple[str, tuple[int, .
     pages = _drop_running_lines([CONTROL.sub("", p.replace("\r\n", "\n").replace("\r", "\n")) for p in pages])
     bodies = [_pdf_paragraphs(p) for p in pages]
     scanned = [n for n, body in enumerate(bodies) if not body.strip()]
-    if scanned and reader is not None:
-        for n, body in _ocr(raw, scanned, reader):
-            bodies[n] = body
-    elif len(scanned) == len(bodies):
-        raise Unreadable("PDF has no text layer (scanned?) and OCR is off")
-    return paged(bodies, reader)
+    for n, body in _ocr(raw, scanned, reader) if scanned else ():
+        bodies[n] = body
+    return reader.pages(bodies)
 
 
 def _ocr(raw: bytes, numbers: list[int], reader: Reader):
