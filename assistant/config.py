@@ -115,6 +115,12 @@ class Settings:
         """Characters quoted from (the top passage, each other passage)."""
         return self.excerpt_chars, self.excerpt_chars_other
 
+    @property
+    def answer_slots(self) -> int:
+        """Questions the web app and API answer at once: the in-process model answers one
+        at a time; a generation server takes ``generation_slots``."""
+        return max(1, self.generation_slots) if self.generator == "openai" else 1
+
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
         """Defaults, then ``ASSISTANT_<FIELD>`` environment variables, then ``overrides``."""

@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TextIO
 
+import httpx
 import numpy as np
 
 from .config import Settings
@@ -122,7 +123,7 @@ def render(checks: list[Check]) -> str:
 def models_in_use(settings: Settings) -> list[tuple[str, str]]:
     """(role, model reference) of every model the configured setup loads."""
     out = [("embedding", settings.embedding_model)]
-    if settings.generator != "extractive":
+    if settings.generator not in ("extractive", "openai"):  # a generation server holds its own model
         out.append((f"generator, {settings.generator}", settings.generator_model))
     return out
 
@@ -208,6 +209,8 @@ def check_model(role: str, ref: str, store: ModelStore, settings: Settings, quic
 
 
 def check_generator_backend(settings: Settings) -> list[Check]:
+    if settings.generator == "openai":
+        return [check_generation_server(settings)]
     module = {"llama": "llama_cpp", "transformers": "transformers"}.get(settings.generator)
     if module is None:
         return []
@@ -216,6 +219,24 @@ def check_generator_backend(settings: Settings) -> list[Check]:
                       f"the {module} package is not installed; answers fall back to extracted sentences",
                       "python -m pip install -r requirements.txt")]
     return [Check(f"generator backend {settings.generator}", OK, f"{module} is installed")]
+
+
+def check_generation_server(settings: Settings) -> Check:
+    from .answer.remote import GenerationError, OpenAIGenerator
+
+    name = "generator backend openai"
+    try:
+        server = OpenAIGenerator(settings)
+        models = server.http.get(f"{server.url}/models", timeout=10)
+    except (GenerationError, httpx.HTTPError) as exc:
+        return Check(name, FAIL, f"the generation server does not answer ({exc})",
+                     "check ASSISTANT_OPENAI_BASE_URL, or start one: bash bench/serve_llama.sh start")
+    if models.status_code != 200:
+        return Check(name, FAIL, f"{server.url}/models answered {models.status_code}", "check ASSISTANT_OPENAI_API_KEY")
+    grammar = "takes the first-letter language grammar" if server.extras().get("grammar") else \
+        "takes no grammar (replies are not held to the question's language from their first letter)"
+    return Check(name, OK, f"{server.url} answers, serving {server.model}; {grammar}; "
+                            f"{settings.answer_slots} questions answered at once")
 
 
 def _lock_held(path: Path) -> bool:

@@ -296,6 +296,7 @@ def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
         for n, trigger in enumerate((box.submit, send.click)):
             ev = trigger(add_user, [box, chatbot], [box, chatbot], queue=False, api_visibility="private").then(
                 respond, [chatbot, lang], chatbot, time_limit=engine.settings.request_timeout,
+                concurrency_id="answer", concurrency_limit=engine.settings.answer_slots,
                 api_name="chat" if n == 0 else None, api_visibility="undocumented" if n == 0 else "private",
             )
             events.append(ev)
@@ -308,5 +309,6 @@ def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
         delete.click(panel.remove, [chosen, lang], [table, chosen, result], api_name="remove_documents", concurrency_id="index")
         reindex.click(panel.reindex, lang, [table, chosen, result], api_name="reindex", concurrency_id="index")
 
-        gr.api(ask, api_name="ask", time_limit=engine.settings.request_timeout)
+        gr.api(ask, api_name="ask", time_limit=engine.settings.request_timeout,
+               concurrency_id="answer", concurrency_limit=engine.settings.answer_slots)
     return app

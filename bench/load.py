@@ -271,6 +271,8 @@ def run_job(client, args: tuple, api_name: str, req: Request, timeout: float, st
 
 def language_ok(text: str, lang: str) -> bool:
     hangul, latin = len(HANGUL.findall(text)), len(LATIN.findall(text))
+    if hangul + latin == 0:  # figures and markers only ("2015 [1]"): in no language, so in any
+        return True
     if lang == "ko":
         return hangul > 0
     return latin > 0 and hangul <= 0.2 * (hangul + latin)
@@ -514,13 +516,49 @@ def main() -> int:
     ap.add_argument("--keep-index", action="store_true", help="keep the temporary corpus, index and app log, and print where")
     ap.add_argument("--show", action="store_true", help="print every session's questions and answers")
     ap.add_argument("--start-timeout", type=float, default=600, help="seconds for the app to start and get ready (default 600)")
+    ap.add_argument("--backend", action="append", choices=["llama", "openai", "extractive"],
+                    help="the app's generator (default: the configured one); give it twice to run both in turn "
+                         "and print them side by side")
+    ap.add_argument("--url", help="for --backend openai: the generation server's OpenAI base URL, "
+                                  "e.g. http://127.0.0.1:8081/v1 (bash bench/serve_llama.sh start)")
     args = ap.parse_args()
     if args.sessions < 1 or args.questions < 1:
         ap.error("--sessions and --questions must be at least 1")
+    if "openai" in (args.backend or []) and not args.url:
+        ap.error("--backend openai needs --url")
+    results = [run(args, backend) for backend in args.backend or [None]]
+    if len(results) > 1:
+        print("\n## side by side (same run, one after the other)")
+        print("| backend | answered/min | median (s) | p95 (s) | /chat first update median (s) | failed | leaks |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
+        for r in results:
+            print(f"| {r.backend} | {r.per_minute:.1f} | {r.median:.1f} | {r.p95:.1f} | {r.first_update:.1f} | {r.failed} | {r.leaks} |")
+    return max(r.rc for r in results)
+
+
+@dataclass
+class Summary:
+    backend: str
+    rc: int
+    per_minute: float = float("nan")
+    median: float = float("nan")
+    p95: float = float("nan")
+    first_update: float = float("nan")
+    failed: int = 0
+    leaks: int = 0
+
+
+def run(args, backend: str | None) -> Summary:
+    """One app, started with ``backend`` as its generator (None: the configured one), under
+    the whole load; prints its figures."""
 
     t0 = time.monotonic()
     stop_at = t0 + args.timeout
     env = dict(os.environ)
+    if backend:
+        env["ASSISTANT_GENERATOR"] = backend
+    if backend == "openai":
+        env["ASSISTANT_OPENAI_BASE_URL"] = args.url
     if args.queue_size is not None:
         env["ASSISTANT_QUEUE_SIZE"] = str(args.queue_size)
     if args.request_timeout is not None:
@@ -528,14 +566,15 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="assistant-load-"))
     corpus, index, how = prepare_copy(work, args.copy_index)
     env["ASSISTANT_CORPUS_DIR"], env["ASSISTANT_INDEX_DIR"] = str(corpus), str(index)
-    saved = {k: os.environ.get(k) for k in ("ASSISTANT_QUEUE_SIZE", "ASSISTANT_REQUEST_TIMEOUT")}
+    saved = {k: os.environ.get(k) for k in ("ASSISTANT_QUEUE_SIZE", "ASSISTANT_REQUEST_TIMEOUT", "ASSISTANT_GENERATOR", "ASSISTANT_OPENAI_BASE_URL")}
     os.environ.update({k: env[k] for k in saved if k in env})
     settings = Settings.from_env()  # what the app will see
     port = args.port or free_port()
     url = f"http://127.0.0.1:{port}/"
     log_path = work / "app.log"
     print(f"app: {url}  queue size {settings.queue_size}, request timeout {settings.request_timeout} s, "
-          f"generator {settings.generator} ({Path(settings.generator_model).name})")
+          f"generator {settings.generator} ({settings.openai_base_url if settings.generator == 'openai' else Path(settings.generator_model).name}), "
+          f"{settings.answer_slots} answered at once")
     print(f"corpus and index: {work} (index {how})")
     print(f"load: {args.sessions} sessions x {args.questions} questions ({args.endpoint} endpoints), "
           f"request wait <= {args.request_wait:.0f} s, whole bench <= {args.timeout:.0f} s")
@@ -715,7 +754,16 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
 
     print(f"\nfailed requests: {len(failed)}; told to wait: {len(waited)}; history leaks: {len(leaks)}")
-    return 1 if failed or leaks or problems or failed_start or not alive else 0
+    rc = 1 if failed or leaks or problems or failed_start or not alive else 0
+    summary = Summary(settings.generator, rc, failed=len(failed), leaks=len(leaks))
+    if answered and phase_times.get("sessions"):
+        totals = [r.latency for r in answered if r.latency is not None]
+        firsts = [r.ttfu for r in answered if r.ttfu is not None]
+        summary.per_minute = len(answered) / (phase_times["sessions"] / 60)
+        summary.median, summary.p95 = pct(totals, 0.5), pct(totals, 0.95)
+        if firsts:
+            summary.first_update = pct(firsts, 0.5)
+    return summary
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import pytest
 
 from assistant import openai_api
 from assistant.access import AccessError, key_check, load_api_keys
+from assistant.config import Settings
 
 from .conftest import ROOT, launched_app
 
@@ -120,3 +121,9 @@ def test_malformed_requests_are_refused(body):
     with pytest.raises(openai_api.ApiError) as err:
         openai_api.parse_request(body)
     assert err.value.status == 400
+
+
+def test_a_generation_server_answers_several_questions_at_once_the_in_process_model_one():
+    assert Settings(generator="openai", generation_slots=3).answer_slots == 3
+    assert Settings(generator="openai", generation_slots=0).answer_slots == 1
+    assert Settings(generator="llama", generation_slots=3).answer_slots == 1

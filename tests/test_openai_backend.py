@@ -12,6 +12,7 @@ from dataclasses import replace
 import httpx
 import pytest
 
+from assistant import doctor
 from assistant.answer.citations import strip_markers
 from assistant.answer.remote import GenerationError
 from assistant.engine import Engine
@@ -58,6 +59,9 @@ def test_a_remote_server_writes_the_answers_and_verification_stays_here(real_eng
     port = free_port()
     with upstream(model_path, port):
         engine = remote_engine(real_engine, port)
+        assert engine.generator().extras() == {"grammar": True}  # its OpenAPI schema names the field
+        check = doctor.check_generation_server(engine.settings)
+        assert check.status == doctor.OK and "takes the first-letter language grammar" in check.message, check
         for question in essay_questions(3):
             here = real_engine.ask(question)
             there = engine.ask(question)
@@ -84,6 +88,8 @@ def test_a_server_that_dies_mid_answer_gives_a_clear_error_and_the_next_question
         assert time.monotonic() - started < 60
     with pytest.raises(GenerationError):
         engine.ask(question)  # nothing listens: refused at once
+    check = doctor.check_generation_server(engine.settings)
+    assert check.status == doctor.FAIL and "does not answer" in check.message and "serve_llama.sh" in check.fix
     with upstream(model_path, port):
         answer = engine.ask(question)
         assert answer.citations and not answer.abstained

@@ -41,6 +41,11 @@ NO_REPEAT_PENALTY = 1.0
 OPENING = {"ko": "가-힣", "en": "A-Za-z0-9"}
 
 
+def opening_grammar(language: str) -> str:
+    """GBNF for a reply whose first letter is one of ``OPENING[language]``."""
+    return f"root ::= [{OPENING[language]}] [^\\x00]*"
+
+
 @dataclass(frozen=True)
 class Prompt:
     """What a backend needs: chat messages for a language model, and the structured
@@ -169,7 +174,7 @@ class LlamaGenerator(Generator):
     def _grammar(self, language: str):
         from llama_cpp import LlamaGrammar
 
-        return LlamaGrammar.from_string(f"root ::= [{OPENING[language]}] [^\\x00]*", verbose=False)
+        return LlamaGrammar.from_string(opening_grammar(language), verbose=False)
 
     def prompt_tokens(self, messages: list[dict]) -> list[int]:
         """The prompt's tokens (ChatML, as the model's chat template writes it)."""

@@ -1,11 +1,19 @@
 """The ``openai`` generation backend: any OpenAI-compatible server (llama.cpp's
 ``llama-server``, vLLM, Ollama, or this project's own ``/v1`` on another machine) writes
 the answers; retrieval and verification stay here. Up to ``generation_slots`` questions
-are generated at once (the server batches them), not one at a time behind a lock."""
+are generated at once (the server batches them), not one at a time behind a lock.
+
+The first-token language rule (a GBNF grammar, as the in-process model gets) is sent to
+servers that take a ``grammar`` field: llama.cpp's ``llama-server`` (it answers ``/props``)
+and servers whose OpenAPI schema names the field (llama-cpp-python's). Other servers (vLLM,
+Ollama) get none, and a warning says so once; ``doctor`` shows which. ``cache_prompt`` asks
+llama-server to reuse each slot's prompt cache (what prepared openings do in process);
+vLLM's automatic prefix caching needs nothing from the request."""
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import threading
 from collections.abc import Iterator
@@ -13,7 +21,9 @@ from collections.abc import Iterator
 import httpx
 
 from ..config import Settings
-from .generation import Generator, Prompt, yes_share
+from .generation import Generator, Prompt, opening_grammar, yes_share
+
+log = logging.getLogger(__name__)
 
 
 class GenerationError(RuntimeError):
@@ -32,10 +42,35 @@ class OpenAIGenerator(Generator):
         self._lock = threading.BoundedSemaphore(max(1, settings.generation_slots))
         headers = {"Authorization": f"Bearer {settings.openai_api_key}"} if settings.openai_api_key else {}
         self.http = httpx.Client(headers=headers, timeout=httpx.Timeout(settings.request_timeout, connect=10))
+        self._extras: dict | None = None  # request fields the server takes; None until asked
+
+    def extras(self) -> dict:
+        """The request fields beyond OpenAI's that the server takes: ``grammar`` and, for
+        llama-server, ``cache_prompt``. Asked once the server answers; empty meanwhile."""
+        if self._extras is None:
+            root = self.url.removesuffix("/v1")
+            try:
+                props = self.http.get(f"{root}/props", timeout=5)
+                if props.status_code == 200 and "default_generation_settings" in props.text:  # llama-server
+                    self._extras = {"grammar": True, "cache_prompt": True}
+                else:
+                    schema = self.http.get(f"{root}/openapi.json", timeout=5)
+                    self._extras = {"grammar": schema.status_code == 200 and '"grammar"' in schema.text}
+            except httpx.HTTPError:
+                return {}
+            if not self._extras["grammar"]:
+                log.warning("the generation server at %s takes no grammar: replies are not held to the "
+                            "question's language from their first letter (the language check still applies)", self.url)
+        return self._extras
 
     def _stream(self, prompt: Prompt) -> Iterator[str]:
         body = {"model": self.model, "messages": prompt.messages, "max_tokens": prompt.max_tokens,
                 "temperature": 0, "stream": True}
+        extras = self.extras()
+        if extras.get("cache_prompt"):
+            body["cache_prompt"] = True
+        if prompt.opening and extras.get("grammar"):
+            body["grammar"] = opening_grammar(prompt.opening)
         try:
             with self.http.stream("POST", f"{self.url}/chat/completions", json=body) as response:
                 _raise_for(response)
