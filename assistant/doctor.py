@@ -101,6 +101,7 @@ def diagnose(settings: Settings, quick: bool = False, flags: str = "", models: M
 
     for role, ref in models_in_use(settings):
         add(f"model {ref} ({role})", check_model, role, ref, engine.models, settings, quick, progress)
+    add("embedding backend", check_embedding_backend, engine)
     add("generator backend", check_generator_backend, settings)
     add("model cache", check_model_cache, engine.models)
     add(f"index {settings.index_dir}", check_index, engine, quick, flags)
@@ -206,6 +207,23 @@ def check_model(role: str, ref: str, store: ModelStore, settings: Settings, quic
         return Check(name, FAIL, f"cannot read its files ({exc})", f"rm -rf {shlex.quote(str(folder))} && {_fetch_cmd(ref)}")
     note = "" if recorded else " (their size and time had changed; recorded again)"
     return Check(name, OK, f"present; {_files(spec, 'matches its', 'match their')} pinned sha256{note}")
+
+
+def check_embedding_backend(engine) -> Check:
+    """What embeds, and why; never measures (the first index build does)."""
+    from .index import choice
+    from .index.embeddings import resolve_backend
+
+    s = engine.settings
+    name = "embedding backend"
+    if s.embedding_backend.strip().lower() != "auto" or resolve_backend("auto", s.device) == "torch":
+        return Check(name, OK, f"{resolve_backend(s.embedding_backend, s.device, s.embedding_bf16)} (set: {s.embedding_backend})")
+    made = choice.cached(engine.embedding_path, engine.export_dir, s.embedding_bf16)
+    if made is None:
+        return Check(name, WARN, "not measured on this machine yet; the first index build measures it (about a minute, "
+                                 "plus a one-time export of a few minutes)", "python -m assistant index")
+    timings = ", ".join(f"{t.backend} {t.seconds:.1f} s" if t.error is None else f"{t.backend} failed" for t in made.trials)
+    return Check(name, OK, f"{made.backend}: {made.reason} (sample: {timings})")
 
 
 def check_generator_backend(settings: Settings) -> list[Check]:
@@ -432,8 +450,15 @@ def _compatibility(engine, manifest: dict) -> tuple[str, str] | None:
     path = _embedding_path(engine)
     if path is None:
         return WARN, "cannot check the index against the embedding model: the model is not available locally"
+    backend = None
+    if engine.settings.embedding_backend.strip().lower() == "auto":
+        from .index import choice
+
+        made = choice.cached(path, engine.export_dir, engine.settings.embedding_bf16)
+        # Never measured here: the first build measures (and rebuilds if the choice differs).
+        backend = made.backend if made else manifest.get("embedding", {}).get("backend", "torch")
     try:
-        engine.check_compatible(manifest, path)  # the local path: nothing is fetched
+        engine.check_compatible(manifest, path, backend)  # the local path: nothing is fetched
     except IndexIncompatible as exc:
         return FAIL, _strip_hint(exc)
     return None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from functools import cached_property
 from pathlib import Path
@@ -26,7 +27,8 @@ from .answer.prompt import openings
 from .config import Settings, apply_process_defaults
 from .index.builder import IndexConfig, build_index
 from .index.chunking import ChunkingConfig
-from .index.embeddings import Embedder, backend_tag
+from .index.choice import Choice, choose
+from .index.embeddings import Embedder, backend_tag, resolve_backend
 from .index.search import HybridRetriever
 from .index.store import IndexIncompatible, IndexStore, IndexUnavailable
 from .ingest.library import AddResult, DocumentRow, Library
@@ -53,24 +55,38 @@ class Engine:
         return resolve(self.settings.embedding_model, self.models, hub=self.settings.hub)
 
     @cached_property
+    def embedding_choice(self) -> Choice:
+        """The embedding backend in use and why: measured on this machine for ``auto``
+        (once, then cached), else the setting."""
+        s = self.settings
+        if s.embedding_backend.strip().lower() == "auto" and resolve_backend("auto", s.device) != "torch":
+            return choose(self.embedding_path, self.export_dir, s.embedding_bf16, s.embedding_batch_size)
+        return Choice(resolve_backend(s.embedding_backend, s.device, s.embedding_bf16), f"set: {s.embedding_backend}")
+
+    @property
+    def export_dir(self) -> Path:
+        return self.settings.model_cache / ".exports"
+
+    @cached_property
     def embedder(self) -> Embedder:
         s = self.settings
         return Embedder(
             self.embedding_path, device=s.device, truncate_dim=s.embedding_dim, batch_size=s.embedding_batch_size,
-            backend=s.embedding_backend, export_dir=s.model_cache / ".exports",
+            backend=self.embedding_choice.backend, export_dir=self.export_dir, allow_bf16=s.embedding_bf16,
         )
 
     @cached_property
     def chunking(self) -> ChunkingConfig:
         return ChunkingConfig(max_chars=self.settings.chunk_max_chars, min_unit_chars=self.settings.chunk_min_unit_chars)
 
-    def index_config(self, embedding_path: Path | None = None) -> IndexConfig:
+    def index_config(self, embedding_path: Path | None = None, backend: str | None = None) -> IndexConfig:
         """What an index built now depends on, and what a loaded index must match.
-        ``embedding_path``: the local embedding model, when known (else it is resolved)."""
+        ``embedding_path``: the local embedding model, when known (else it is resolved);
+        ``backend``: the embedding backend to assume (else the one in use)."""
         s = self.settings
         embedding = fingerprint(s.embedding_model, embedding_path or self.embedding_path, self.models)
         embedding["truncate_dim"] = s.embedding_dim
-        tag = backend_tag(s.embedding_backend, s.device)
+        tag = backend_tag(backend or self.embedding_choice.backend)
         if tag is not None:  # torch float32 vectors are recorded as before (no key)
             embedding["backend"] = tag
         return IndexConfig(embedding, self.chunking, s.bm25_k1, s.bm25_b, self.limits, OcrConfig.of(s))
@@ -84,9 +100,14 @@ class Engine:
         """Bring the index in line with the corpus. ``progress``: True for a progress bar
         on stderr, or a callable receiving (sentences embedded, sentences to embed)."""
 
+        loading = {}
+
         def embed(texts: list[str], titles: list[str]):
             # In slices, so that searches (which share the model) are not held up for the
             # whole build, and so that progress can be reported.
+            started = time.perf_counter()
+            _ = self.embedder
+            loading["seconds"] = time.perf_counter() - started
             report_to = progress if callable(progress) else None
             bar = tqdm(total=len(texts), unit="sentence", desc="embedding", disable=progress is not True)
             parts = []
@@ -100,6 +121,9 @@ class Engine:
             return np.concatenate(parts)
 
         report = build_index(self.settings.corpus_dir, self.store, self.index_config(), embed, full=full, on_page=_ocr_progress(progress))
+        if loading:
+            report.load_seconds = loading["seconds"]
+            report.embedding = f"{self.embedding_choice.backend} ({self.embedding_choice.reason})"
         with self._lock:
             self._retriever = None  # pick up the new generation on next search
         return report
@@ -144,9 +168,9 @@ class Engine:
                 self._retriever = HybridRetriever(generation, self.embedder, self.settings)
             return self._retriever
 
-    def check_compatible(self, manifest: dict, embedding_path: Path | None = None) -> None:
+    def check_compatible(self, manifest: dict, embedding_path: Path | None = None, backend: str | None = None) -> None:
         """Raise IndexIncompatible when an index's manifest does not fit the settings."""
-        expected = self.index_config(embedding_path).manifest()
+        expected = self.index_config(embedding_path, backend).manifest()
         for key in ("embedding", "lexical", "chunking"):
             if manifest.get(key) != expected[key]:
                 built = manifest.get(key, {}).get("model", manifest.get(key))

@@ -109,6 +109,8 @@ class BuildReport:
     full_rebuild_reason: str | None = None
     seconds: float = 0.0
     embed_seconds: float = 0.0  # of which: embedding (model load included on first use)
+    load_seconds: float = 0.0  # of which: loading the embedding model (0 when it was loaded)
+    embedding: str = ""  # the embedding backend and why it was chosen, when something was embedded
 
     def lines(self) -> list[str]:
         """What the build did, one line per change or skipped file, then a summary."""
@@ -120,8 +122,11 @@ class BuildReport:
         out.append(
             f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
             f"{len(self.unchanged)} unchanged; {self.chunks_embedded} chunks embedded, "
-            f"{self.chunks_total} in the index ({self.seconds:.1f} s)"
+            f"{self.chunks_total} in the index ({self.seconds:.1f} s"
+            + (f", of which {self.load_seconds:.1f} s loading the embedding model)" if self.load_seconds >= 0.05 else ")")
         )
+        if self.embedding:
+            out.append(f"embedding backend: {self.embedding}")
         return out
 
 

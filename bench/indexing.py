@@ -9,7 +9,8 @@ Corpus: KorQuAD 1.0 dev (public half) from ../shared/data, each article one docu
 loader of bench/retrieval.py); skipped cleanly when the file is absent.
 
 - ours: ``Engine.build_index(full=True)`` into a fresh temporary folder, with the configured
-  backend (``ASSISTANT_EMBEDDING_BACKEND``, default auto = OpenVINO bf16 where available).
+  backend (``ASSISTANT_EMBEDDING_BACKEND``, default auto: measured on this machine, printed
+  with the reason; ``ASSISTANT_EMBEDDING_BF16=false`` reproduces a CPU without bfloat16).
   The time includes loading the model, chunking, Kiwi, embedding and writing the index
   (and the one-time OpenVINO export when it is not cached yet: reported separately). Then
   one more article (the bundled essay, 11 KB) is added incrementally.
@@ -90,9 +91,13 @@ def main() -> None:
         extra = extra_article()
         base_settings = Settings.from_env(corpus_dir=corpus, index_dir=work / "unused")
         probe = Engine(base_settings)
+        choice = probe.embedding_choice
         print(f"KorQuAD: {len(list(corpus.glob('*.txt')))} articles, {len(questions)} questions; "
-              f"backend setting {base_settings.embedding_backend!r} -> {probe.index_config().embedding.get('backend', 'torch fp32')}, "
-              f"batch size {base_settings.embedding_batch_size}; extra article: {extra.name} ({extra.stat().st_size} bytes)")
+              f"batch size {base_settings.embedding_batch_size}; bfloat16 {'allowed' if base_settings.embedding_bf16 else 'off'}; "
+              f"extra article: {extra.name} ({extra.stat().st_size} bytes)")
+        print(f"embedding backend: setting {base_settings.embedding_backend!r} -> {choice.backend}: {choice.reason}")
+        for t in choice.trials:
+            print(f"  measured {t.backend}: " + (f"{t.seconds:.2f} s, check Recall@5 {t.recall:.4f}" if t.error is None else f"failed: {t.error}"))
 
         ours, plain, adds = [], [], []
         ours_engine = plain_engine = None

@@ -63,7 +63,7 @@ def fake_setup(tmp_path):
     shutil.copy(ESSAY, corpus / "essay.txt")
     (corpus / "bees.md").write_text("# Bees\n\nBees make honey in hives. They dance to show where flowers are.\n", encoding="utf-8")
     settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", model_cache=store.root,
-                        embedding_model=FAKE_MODEL, generator="extractive", hub=False)
+                        embedding_model=FAKE_MODEL, embedding_backend="torch", generator="extractive", hub=False)
     engine = Engine(settings)
     engine.models = store
     engine.__dict__["embedding_path"] = store.path(spec)

@@ -1,25 +1,21 @@
 """Dense vectors from a sentence-transformers model, with the model's own query and
 document prompts, L2-normalized so inner product is cosine similarity.
 
-Two backends compute the same vectors:
+Backends that compute (nearly) the same vectors:
 
-- ``torch``: ``SentenceTransformer.encode`` in float32 (the reference).
-- ``openvino``: the whole sentence-transformers pipeline (transformer, mean pooling, the
-  two Dense layers, normalization) exported once from the local model folder with
-  ``torch.export`` and converted to OpenVINO, then run in bfloat16 where the CPU supports
-  it (AVX512_BF16 / AMX), else float32. About 5x faster than ``torch`` on a 2-core AVX-512
-  CPU, mean cosine to the float32 vectors 0.9999 (bench/indexing.py).
+- ``torch``: ``SentenceTransformer.encode`` in float32 (the reference);
+- ``openvino-f32``, ``openvino-bf16``, ``openvino-int8``: the whole sentence-transformers
+  pipeline exported once to OpenVINO (``openvino``), in float32, bfloat16 (where the CPU
+  computes it natively) or int8;
+- ``openvino``: the OpenVINO export in the CPU's best float precision.
 
-The export never downloads anything: it is made from the verified model folder at first
-use (under a file lock, written aside and renamed into place, checked against the torch
-output before it is kept) and cached under ``export_dir``, keyed by the model's files and
-the library versions that produced it. ``auto`` (the default) is ``openvino`` on a CPU
-where OpenVINO is installed, else ``torch``.
+``auto`` (the default) is the one measured fastest on this machine among those whose
+retrieval matches float32 (``choice``), measured once and cached with the export. Nothing
+is downloaded: exports are made from the verified model folder.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from pathlib import Path
@@ -30,38 +26,38 @@ from . import openvino
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("auto", "torch", "openvino")
+BACKENDS = ("auto", "torch", "openvino") + tuple(f"openvino-{v}" for v in openvino.VARIANTS)
 
 
 class EmbeddingBackendError(RuntimeError):
     """The requested embedding backend cannot be used."""
 
 
-def resolve_backend(backend: str, device: str = "cpu") -> str:
-    """``torch`` or ``openvino`` for a setting value (``auto`` picks OpenVINO on a CPU
-    where it is installed)."""
+def resolve_backend(backend: str, device: str = "cpu", allow_bf16: bool = True) -> str:
+    """The concrete backend (``torch`` or ``openvino-<variant>``) for a setting value other
+    than a measured ``auto``: ``auto`` here is ``torch`` off the CPU or without OpenVINO."""
     backend = (backend or "auto").strip().lower()
     if backend not in BACKENDS:
         raise EmbeddingBackendError(f"unknown embedding backend {backend!r} (choose from {', '.join(BACKENDS)})")
-    if backend == "auto":
-        return "openvino" if device == "cpu" and openvino.available() else "torch"
-    if backend == "openvino":
-        if device != "cpu":
-            raise EmbeddingBackendError(f"the openvino embedding backend runs on the CPU, not on {device!r}")
-        if not openvino.available():
-            raise EmbeddingBackendError("the openvino embedding backend needs the openvino package (pip install -r requirements.txt)")
-    return backend
+    if backend == "auto" and not (device == "cpu" and openvino.available()):
+        return "torch"
+    if backend == "torch":
+        return backend
+    if device != "cpu":
+        raise EmbeddingBackendError(f"the openvino embedding backends run on the CPU, not on {device!r}")
+    if not openvino.available():
+        raise EmbeddingBackendError("the openvino embedding backends need the openvino package (pip install -r requirements.txt)")
+    if backend == "openvino-int8" and not openvino.quantization_available():
+        raise EmbeddingBackendError("the openvino-int8 embedding backend needs the nncf package (pip install -r requirements.txt)")
+    return f"openvino-{openvino.precision(allow_bf16)}" if backend in ("openvino", "auto") else backend
 
 
-def backend_tag(backend: str, device: str = "cpu") -> str | None:
-    """What an index manifest records about how its vectors were computed: None for the
-    torch float32 reference (so indexes built before backends existed stay valid), else
-    e.g. ``openvino-bf16``. Vectors from different tags differ slightly, so a change of
-    tag rebuilds the index."""
-    name = resolve_backend(backend, device)
-    if name == "torch":
-        return None
-    return f"openvino-{openvino.precision()}"
+def backend_tag(backend: str) -> str | None:
+    """What an index manifest records about how its vectors were computed (``backend``:
+    a concrete one): None for the torch float32 reference (so indexes built before
+    backends existed stay valid), else the backend's name. Vectors from different backends
+    differ slightly, so a change of backend rebuilds the index."""
+    return None if backend == "torch" else backend
 
 
 class Embedder:
@@ -71,14 +67,16 @@ class Embedder:
         device: str = "cpu",
         truncate_dim: int | None = None,
         batch_size: int = 8,
-        backend: str = "auto",
+        backend: str = "torch",
         export_dir: Path | None = None,
+        allow_bf16: bool = True,
     ):
+        """``backend``: a concrete one (``resolve_backend``, or the measured choice)."""
         self.path = Path(path)
         self.batch_size = batch_size
         self.truncate_dim = truncate_dim
-        self.backend = resolve_backend(backend, device)
-        self.tag = backend_tag(backend, device)
+        self.backend = resolve_backend(backend, device, allow_bf16)
+        self.tag = backend_tag(self.backend)
         self._lock = threading.Lock()
         if self.backend == "torch":
             from sentence_transformers import SentenceTransformer
@@ -88,10 +86,11 @@ class Embedder:
             prompts = self.model.prompts or {}
         else:
             self.model = None
-            self._ov = openvino.Encoder(self.path, export_dir or self.path.parent / ".exports", openvino.precision())
+            variant = self.backend.removeprefix("openvino-")
+            self._ov = openvino.Encoder(self.path, export_dir or self.path.parent / ".exports", variant, allow_bf16)
             full = self._ov.dim
             self.dim = min(truncate_dim, full) if truncate_dim else full
-            prompts = _read_prompts(self.path)
+            prompts = openvino.read_prompts(self.path)
         self._doc_prompt = prompts.get("document", "")
         self._query_prompt = prompts.get("query", "")
 
@@ -128,10 +127,3 @@ class Embedder:
                     show_progress_bar=progress,
                 )
         return np.ascontiguousarray(vecs, dtype=np.float32)
-
-
-def _read_prompts(path: Path) -> dict:
-    cfg = path / "config_sentence_transformers.json"
-    if not cfg.is_file():
-        return {}
-    return json.loads(cfg.read_text(encoding="utf-8")).get("prompts") or {}
