@@ -1,12 +1,16 @@
 """An OpenAI-compatible API on the web app's server: ``GET /v1/models`` and ``POST
 /v1/chat/completions`` (streamed over server-sent events or not).
 
-The last user message is the question and the earlier user/assistant turns its history;
-the reply is what ``ask`` answers, with its citation markers, and the response's
-``assistant`` field holds the rest of ``ask --json`` (citations, refusal reason, language,
-timings). A streamed reply is sent once the answer is verified (a verification can
-replace a draft with a refusal; unverified text is never sent). Errors are OpenAI-shaped
-(``{"error": {"message", "type", "code"}}``).
+For the model ``bilingual-assistant`` the last user message is the question and the
+earlier user/assistant turns its history; the reply is what ``ask`` answers, with its
+citation markers, and the response's ``assistant`` field holds the rest of ``ask --json``
+(citations, refusal reason, language, timings). A streamed reply is sent once the answer is
+verified (a verification can replace a draft with a refusal; unverified text is never sent).
+
+The app's own language model is listed too, by its id (``ASSISTANT_GENERATOR_MODEL``), when
+it runs in process: a request naming it gets plain generation from the messages as given,
+streamed token by token, so that another app's ``openai`` backend can use this one as its
+generation server. Errors are OpenAI-shaped (``{"error": {"message", "type", "code"}}``).
 """
 
 from __future__ import annotations
@@ -21,12 +25,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from .answer.generation import Prompt
 from .answer.remote import GenerationError
 from .engine import Engine
+from .text.language import detect_language
 from .types import Answer
 from .warmup import Startup
 
 MODEL_ID = "bilingual-assistant"
+LANGUAGE_MODELS = ("llama", "transformers")  # generators that can serve plain generation
+MAX_GENERATION_CHARS = 16_000  # all messages of a plain generation request together
 
 
 class ApiError(Exception):
@@ -52,23 +60,36 @@ def router(engine: Engine, startup: Startup, allowed: Callable[[str | None], boo
             raise ApiError(401, "a valid API key is needed (Authorization: Bearer <key>; keys come from ASSISTANT_API_KEYS)",
                            "invalid_request_error", "invalid_api_key")
 
+    settings = engine.settings
+    generator_id = settings.generator_model if settings.generator in LANGUAGE_MODELS else None
+
     @api.get("/models")
     def models(request: Request):
         try:
             authorize(request)
         except ApiError as exc:
             return exc.response()
-        return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "local"}]}
+        ids = [MODEL_ID] + ([generator_id] if generator_id else [])
+        return {"object": "list", "data": [{"id": i, "object": "model", "created": 0, "owned_by": "local"} for i in ids]}
+
+    async def admit() -> None:
+        """Wait for start-up; take a place among the requests in flight (429 if none)."""
+        if not await run_in_threadpool(startup.wait, timeout):  # first start: models and index
+            raise ApiError(503, startup.error or "the assistant is still starting (models, index); try again shortly", "server_error", "starting")
+        if not in_flight.acquire(blocking=False):
+            raise ApiError(429, "the server is busy; try again shortly", "rate_limit_error", "server_busy")
 
     @api.post("/chat/completions")
     async def chat(request: Request):
         try:
             authorize(request)
-            question, history, stream = parse_request(await _json(request))
-            if not await run_in_threadpool(startup.wait, timeout):  # first start: models and index
-                raise ApiError(503, startup.error or "the assistant is still starting (models, index); try again shortly", "server_error", "starting")
-            if not in_flight.acquire(blocking=False):
-                raise ApiError(429, "the server is busy; try again shortly", "rate_limit_error", "server_busy")
+            body = await _json(request)
+            if generator_id and body.get("model") == generator_id:
+                prompt, stream = parse_generation(body)
+                await admit()
+                return await generate(prompt, stream)
+            question, history, stream = parse_request(body)
+            await admit()
             try:
                 answer = await run_in_threadpool(engine.ask, question, history)
             except ValueError as exc:  # blank or over-long question
@@ -83,6 +104,32 @@ def router(engine: Engine, startup: Startup, allowed: Callable[[str | None], boo
         if not stream:
             return completion
         return StreamingResponse(_events(completion), media_type="text/event-stream")
+
+    async def generate(prompt: Prompt, stream: bool):
+        """Plain generation by the in-process model; the place in flight is given back when
+        the reply ends (or the client goes away)."""
+        base = _base(generator_id)
+        if not stream:
+            try:
+                text = await run_in_threadpool(lambda: "".join(engine.generator().stream(prompt)))
+            except ValueError as exc:  # longer than the model's context
+                raise ApiError(400, str(exc), "invalid_request_error", "context_length_exceeded") from None
+            finally:
+                in_flight.release()
+            return {**base, "object": "chat.completion",
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]}
+
+        def events():
+            try:
+                yield _chunk(base, {"role": "assistant", "content": ""})
+                for piece in engine.generator().stream(prompt):
+                    yield _chunk(base, {"content": piece})
+                yield _chunk(base, {}, "stop")
+                yield "data: [DONE]\n\n"
+            finally:
+                in_flight.release()
+
+        return StreamingResponse(events(), media_type="text/event-stream")
 
     return api
 
@@ -113,6 +160,21 @@ def parse_request(body: dict) -> tuple[str, list[dict], bool]:
     return turns[-1]["content"], [t for t in turns[:-1] if t["content"].strip()], bool(body.get("stream"))
 
 
+def parse_generation(body: dict) -> tuple[Prompt, bool]:
+    """(prompt, stream) from a plain generation request: the messages as given."""
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) and isinstance(m.get("role"), str) for m in messages):
+        raise ApiError(400, "messages must be a non-empty list of messages with a role", "invalid_request_error", "invalid_messages")
+    turns = [{"role": m["role"], "content": _text(m.get("content"))} for m in messages]
+    if sum(len(t["content"]) for t in turns) > MAX_GENERATION_CHARS:
+        raise ApiError(400, f"the messages are too long (over {MAX_GENERATION_CHARS} characters)", "invalid_request_error", "context_length_exceeded")
+    max_tokens = body.get("max_tokens") or body.get("max_completion_tokens") or 256
+    if not isinstance(max_tokens, int) or not 0 < max_tokens <= 1024:
+        raise ApiError(400, "max_tokens must be an integer from 1 to 1024", "invalid_request_error", "invalid_max_tokens")
+    last = turns[-1]["content"]
+    return Prompt(messages=turns, question=last, language=detect_language(last), max_tokens=max_tokens), bool(body.get("stream"))
+
+
 def _text(content) -> str:
     """A message's text: a string, or the text parts of a list of content parts."""
     if isinstance(content, str):
@@ -122,14 +184,21 @@ def _text(content) -> str:
     raise ApiError(400, "message content must be text", "invalid_request_error", "invalid_messages")
 
 
+def _base(model: str) -> dict:
+    return {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": model}
+
+
+def _chunk(base: dict, delta: dict, finish: str | None = None, **extra) -> str:
+    chunk = {**base, "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+    return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
+
+
 def _completion(answer: Answer) -> dict:
     details = answer.to_dict()
     prompt, completion = answer.prompt_tokens or 0, answer.completion_tokens or 0
     return {
-        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        **_base(MODEL_ID),
         "object": "chat.completion",
-        "created": int(time.time()),
-        "model": MODEL_ID,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.answer}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion},
         "assistant": {k: v for k, v in details.items() if k != "answer"},
@@ -139,10 +208,8 @@ def _completion(answer: Answer) -> dict:
 def _events(completion: dict):
     """The completion as chat.completion.chunk events: the role, the text, the end (with
     the ``assistant`` field), then ``[DONE]``."""
-    base = {"id": completion["id"], "object": "chat.completion.chunk", "created": completion["created"], "model": MODEL_ID}
-    text = completion["choices"][0]["message"]["content"]
-    for delta, finish, extra in (({"role": "assistant", "content": ""}, None, {}), ({"content": text}, None, {}),
-                                 ({}, "stop", {"assistant": completion["assistant"], "usage": completion["usage"]})):
-        chunk = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
-        yield f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
+    base = {k: completion[k] for k in ("id", "created", "model")}
+    yield _chunk(base, {"role": "assistant", "content": ""})
+    yield _chunk(base, {"content": completion["choices"][0]["message"]["content"]})
+    yield _chunk(base, {}, "stop", assistant=completion["assistant"], usage=completion["usage"])
     yield "data: [DONE]\n\n"
