@@ -758,7 +758,7 @@ def run(args, backend: str | None) -> Summary:
     summary = Summary(settings.generator, rc, failed=len(failed), leaks=len(leaks))
     if answered and phase_times.get("sessions"):
         totals = [r.latency for r in answered if r.latency is not None]
-        firsts = [r.ttfu for r in answered if r.ttfu is not None]
+        firsts = [r.ttfu for r in answered if r.endpoint == "chat" and r.ttfu is not None]
         summary.per_minute = len(answered) / (phase_times["sessions"] / 60)
         summary.median, summary.p95 = pct(totals, 0.5), pct(totals, 0.95)
         if firsts:
