@@ -74,3 +74,37 @@ def test_the_choice_is_measured_once_recorded_and_reported(real_engine, tmp_path
     report = Engine(replace(settings, corpus_dir=corpus, index_dir=tmp_path / "index")).build_index()
     assert report.load_seconds > 0 and report.embedding.startswith(made.backend)
     assert any(line.startswith(f"embedding backend: {made.backend}") for line in report.lines())
+
+
+class FakeTokenizer:
+    """A fake tokenizer: one id per character."""
+
+    def __call__(self, texts, truncation=None, max_length=None):
+        return {"input_ids": [[ord(c) for c in t] for t in texts]}
+
+    def pad(self, batch, padding=True, return_tensors="np"):
+        ids = batch["input_ids"]
+        width = max(map(len, ids))
+        return {"input_ids": np.array([x + [0] * (width - len(x)) for x in ids]),
+                "attention_mask": np.array([[1] * len(x) + [0] * (width - len(x)) for x in ids])}
+
+
+class FakeRequest:
+    """A fake compiled model: a row's vector is its length; a padded row of the text "bad"
+    comes out NaN, as bfloat16 did for three KorQuAD units."""
+
+    def infer(self, inputs):
+        mask = inputs["attention_mask"]
+        out = np.stack([mask.sum(1), np.ones(len(mask))], axis=1).astype(np.float32)
+        padded = mask.shape[1] > mask.sum(1)
+        out[(mask.sum(1) == 3) & padded] = np.nan
+        return [out]
+
+
+def test_a_sentence_that_comes_out_nan_in_a_padded_batch_is_embedded_again_alone():
+    from assistant.index.openvino import Encoder
+
+    encoder = Encoder.__new__(Encoder)
+    encoder.tokenizer, encoder.request, encoder.max_length, encoder.dim = FakeTokenizer(), FakeRequest(), 64, 2
+    out = encoder.encode(["a longer sentence", "bad", "ok"], batch_size=8, progress=False)
+    assert np.isfinite(out).all() and out[1].tolist() == [3.0, 1.0]
