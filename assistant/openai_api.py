@@ -144,17 +144,19 @@ async def _json(request: Request) -> dict:
     return body
 
 
-def parse_request(body: dict) -> tuple[str, list[dict], bool]:
-    """(question, history, stream) from a chat completion request."""
+def _messages(body: dict) -> list[dict]:
+    """The request's messages: a non-empty list, each with a role."""
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise ApiError(400, "messages must be a non-empty list", "invalid_request_error", "invalid_messages")
-    turns = []
-    for m in messages:
-        if not isinstance(m, dict) or not isinstance(m.get("role"), str):
-            raise ApiError(400, "each message needs a role and content", "invalid_request_error", "invalid_messages")
-        if m["role"] in ("user", "assistant"):
-            turns.append({"role": m["role"], "content": _text(m.get("content"))})
+    if not all(isinstance(m, dict) and isinstance(m.get("role"), str) for m in messages):
+        raise ApiError(400, "each message needs a role and content", "invalid_request_error", "invalid_messages")
+    return messages
+
+
+def parse_request(body: dict) -> tuple[str, list[dict], bool]:
+    """(question, history, stream) from a chat completion request."""
+    turns = [{"role": m["role"], "content": _text(m.get("content"))} for m in _messages(body) if m["role"] in ("user", "assistant")]
     if not turns or turns[-1]["role"] != "user":
         raise ApiError(400, "the last message must be the user's question", "invalid_request_error", "invalid_messages")
     return turns[-1]["content"], [t for t in turns[:-1] if t["content"].strip()], bool(body.get("stream"))
@@ -162,10 +164,7 @@ def parse_request(body: dict) -> tuple[str, list[dict], bool]:
 
 def parse_generation(body: dict) -> tuple[Prompt, bool]:
     """(prompt, stream) from a plain generation request: the messages as given."""
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) and isinstance(m.get("role"), str) for m in messages):
-        raise ApiError(400, "messages must be a non-empty list of messages with a role", "invalid_request_error", "invalid_messages")
-    turns = [{"role": m["role"], "content": _text(m.get("content"))} for m in messages]
+    turns = [{"role": m["role"], "content": _text(m.get("content"))} for m in _messages(body)]
     if sum(len(t["content"]) for t in turns) > MAX_GENERATION_CHARS:
         raise ApiError(400, f"the messages are too long (over {MAX_GENERATION_CHARS} characters)", "invalid_request_error", "context_length_exceeded")
     max_tokens = body.get("max_tokens") or body.get("max_completion_tokens") or 256
