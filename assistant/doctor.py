@@ -211,17 +211,13 @@ def check_model(role: str, ref: str, store: ModelStore, settings: Settings, quic
 
 def check_embedding_backend(engine) -> Check:
     """What embeds, and why; never measures (the first index build does)."""
-    from .index import choice
-    from .index.embeddings import resolve_backend
-
-    s = engine.settings
     name = "embedding backend"
-    if s.embedding_backend.strip().lower() != "auto" or resolve_backend("auto", s.device) == "torch":
-        return Check(name, OK, f"{resolve_backend(s.embedding_backend, s.device, s.embedding_bf16)} (set: {s.embedding_backend})")
-    made = choice.cached(engine.embedding_path, engine.export_dir, s.embedding_bf16)
+    made = engine.known_embedding_choice()
     if made is None:
         return Check(name, WARN, "not measured on this machine yet; the first index build measures it (about a minute, "
                                  "plus a one-time export of a few minutes)", "python -m assistant index")
+    if not made.trials:  # set, not measured
+        return Check(name, OK, f"{made.backend} ({made.reason})")
     timings = ", ".join(f"{t.backend} {t.seconds:.1f} s" if t.error is None else f"{t.backend} failed" for t in made.trials)
     return Check(name, OK, f"{made.backend}: {made.reason} (sample: {timings})")
 
@@ -450,13 +446,9 @@ def _compatibility(engine, manifest: dict) -> tuple[str, str] | None:
     path = _embedding_path(engine)
     if path is None:
         return WARN, "cannot check the index against the embedding model: the model is not available locally"
-    backend = None
-    if engine.settings.embedding_backend.strip().lower() == "auto":
-        from .index import choice
-
-        made = choice.cached(path, engine.export_dir, engine.settings.embedding_bf16)
-        # Never measured here: the first build measures (and rebuilds if the choice differs).
-        backend = made.backend if made else manifest.get("embedding", {}).get("backend", "torch")
+    made = engine.known_embedding_choice(path)
+    # Never measured here: the first build measures (and rebuilds if the choice differs).
+    backend = made.backend if made else manifest.get("embedding", {}).get("backend", "torch")
     try:
         engine.check_compatible(manifest, path, backend)  # the local path: nothing is fetched
     except IndexIncompatible as exc:

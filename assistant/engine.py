@@ -27,7 +27,7 @@ from .answer.prompt import openings
 from .config import Settings, apply_process_defaults
 from .index.builder import IndexConfig, build_index
 from .index.chunking import ChunkingConfig
-from .index.choice import Choice, choose
+from .index.choice import Choice, cached, choose
 from .index.embeddings import Embedder, backend_tag, resolve_backend
 from .index.search import HybridRetriever
 from .index.store import IndexIncompatible, IndexStore, IndexUnavailable
@@ -59,8 +59,14 @@ class Engine:
         """The embedding backend in use and why: measured on this machine for ``auto``
         (once, then cached), else the setting."""
         s = self.settings
+        return self.known_embedding_choice() or choose(self.embedding_path, self.export_dir, s.embedding_bf16, s.embedding_batch_size)
+
+    def known_embedding_choice(self, embedding_path: Path | None = None) -> Choice | None:
+        """The embedding backend without measuring anything: the setting, or the choice
+        measured earlier for ``auto``; None while ``auto`` is not measured on this machine."""
+        s = self.settings
         if s.embedding_backend.strip().lower() == "auto" and resolve_backend("auto", s.device) != "torch":
-            return choose(self.embedding_path, self.export_dir, s.embedding_bf16, s.embedding_batch_size)
+            return cached(embedding_path or self.embedding_path, self.export_dir, s.embedding_bf16)
         return Choice(resolve_backend(s.embedding_backend, s.device, s.embedding_bf16), f"set: {s.embedding_backend}")
 
     @property
