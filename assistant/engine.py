@@ -168,10 +168,10 @@ class Engine:
     def retriever(self) -> HybridRetriever:
         with self._lock:
             current = self.store.current_name()
-            if self._retriever is None or self._retriever.generation.path.name != current:
-                generation = self.store.load()
-                self.check_compatible(generation.manifest)
-                self._retriever = HybridRetriever(generation, self.embedder, self.settings)
+            if self._retriever is None or self._retriever.view.name != current:
+                view = self.store.load()
+                self.check_compatible(view.manifest)
+                self._retriever = HybridRetriever(view, self.embedder, self.settings)
             return self._retriever
 
     def check_compatible(self, manifest: dict, embedding_path: Path | None = None, backend: str | None = None) -> None:
@@ -213,8 +213,7 @@ class Engine:
         per opening on 2 CPU cores; none are prepared when the index has more than
         ``settings.prepared_openings``. ``progress``: as for ``build_index``. Returns how
         many openings are held (0 for a backend that cannot hold them)."""
-        generation = self.retriever.generation
-        passages = [Passage(chunk=generation.chunks[int(row)], score=1.0, highlight=(int(s), int(e))) for row, s, e in generation.units]
+        passages = [Passage(chunk=c, score=1.0, highlight=(s, e)) for c, s, e in self.retriever.view.unit_passages()]
         heads = openings(passages, self.settings.excerpt_budget)
         if not heads or len(heads) > self.settings.prepared_openings:
             log.info("not preparing prompt openings: %d (limit %d)", len(heads), self.settings.prepared_openings)

@@ -213,7 +213,7 @@ def _plain(settings: Settings, corpus: Path, work: Path, engine: Engine | None):
 
 
 def _unit_cosine(a: Engine, b: Engine) -> np.ndarray:
-    va, vb = a.retriever.generation.vectors, b.retriever.generation.vectors
+    va, vb = a.retriever.view.vectors, b.retriever.view.vectors
     n = min(len(va), len(vb))
     return (va[:n] * vb[:n]).sum(1)
 

@@ -139,7 +139,7 @@ def _child_build(engine, crash_at: str | None) -> None:
         builder.scan_corpus = _once("scan", builder.scan_corpus)
         builder.chunk_document = _once("chunking", builder.chunk_document)
         engine.embedder.embed_documents = _once("embedding", engine.embedder.embed_documents)
-        store.IndexStore.write = _once("writing", store.IndexStore.write)
+        store.IndexStore._write = _once("writing", store.IndexStore._write)
         store.IndexStore.collect_garbage = _once("gc", store.IndexStore.collect_garbage)
         store.os = _OsProxy({"gen-": "renamed", "CURRENT": "swapped"}, crash_at)
         _phase("start")

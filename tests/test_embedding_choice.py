@@ -67,7 +67,7 @@ def test_the_choice_is_measured_once_recorded_and_reported(real_engine, tmp_path
         again = choice.cached(real_engine.embedding_path, real_engine.export_dir, settings.embedding_bf16)
         assert again is not None and again.backend == made.backend
         assert {t.backend for t in again.trials} == set(choice.candidates(settings.embedding_bf16))
-    assert real_engine.retriever.generation.manifest["embedding"].get("backend", "torch") == made.backend
+    assert real_engine.retriever.view.manifest["embedding"].get("backend", "torch") == made.backend
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     shutil.copy(ESSAY, corpus / ESSAY.name)

@@ -18,11 +18,11 @@ import numpy as np
 from ..ingest import IngestError, scan_corpus
 from ..ingest.limits import Limits
 from ..ingest.ocr import OcrConfig, PageProgress
-from ..text import analysis
-from ..types import BuildReport, Chunk
+from ..types import BuildReport
 from ..weights import sha256_file
-from .chunking import ChunkingConfig, chunk_document, sentence_units
-from .store import FORMAT_VERSION, IndexStore, IndexUnavailable, load_generation
+from .chunking import ChunkingConfig, chunk_document
+from .rows import DocRows, Update
+from .store import FORMAT_VERSION, IndexUnavailable, Store
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class IndexConfig:
 
 def build_index(
     corpus_dir: Path,
-    store: IndexStore,
+    store: Store,
     config: IndexConfig,
     embed: Callable[[list[str], list[str]], np.ndarray],
     full: bool = False,
@@ -68,13 +68,13 @@ def build_index(
     with store.lock(lock_timeout):
         old = _reusable(store, settings, full, report)
         old_docs = old.manifest["documents"] if old else {}
-        old_rows = old.rows_by_doc() if old else {}
 
         files, report.skipped = scan_corpus(corpus_dir)
         if not files and not report.skipped and not corpus_dir.is_dir():
             raise IndexUnavailable(f"corpus folder {corpus_dir} does not exist")
 
-        kept: list[_DocRows] = []
+        order: list[str] = []
+        fresh: dict[str, DocRows] = {}
         documents: dict[str, dict] = {}
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         hashes = {doc_id: sha256_file(path) for doc_id, path in files.items()}
@@ -83,7 +83,7 @@ def build_index(
             prev = old_docs.get(doc_id)
 
             def keep_previous() -> None:
-                kept.append(_DocRows.reuse(old, old_rows.get(doc_id, [])))
+                order.append(doc_id)
                 documents[doc_id] = prev
 
             if original[doc_id] != doc_id:
@@ -101,13 +101,14 @@ def build_index(
                     keep_previous()
                     report.skipped[doc_id] += "; the previously indexed version is kept"
                 continue
-            kept.append(_DocRows.fresh(chunk_document(doc, config.chunking), config.chunking))
+            order.append(doc_id)
+            fresh[doc_id] = DocRows.fresh(chunk_document(doc, config.chunking), config.chunking)
             documents[doc_id] = {
                 "sha256": doc.sha256,
                 "title": doc.title,
                 "size": path.stat().st_size,
                 "type": path.suffix.lower().lstrip("."),
-                "chunks": len(kept[-1].chunks),
+                "chunks": len(fresh[doc_id].chunks),
                 "indexed_at": now,
             }
             if doc.ocr:
@@ -117,87 +118,31 @@ def build_index(
             (report.updated if prev is not None else report.added).append(doc_id)
         report.removed = sorted(set(old_docs) - set(documents))
 
-        fresh = [d for d in kept if d.vectors is None]
         if not fresh and not report.removed and old is not None and old.manifest.get("skipped") == report.skipped:
-            report.chunks_total = len(old.chunks)
+            report.chunks_total = old.size
             report.seconds = time.perf_counter() - started
             return report
 
         texts, titles = [], []
-        for d in fresh:
-            for (s, e), row in zip(d.units, d.unit_chunk):
-                chunk = d.chunks[row]
-                texts.append(chunk.text[s - chunk.start : e - chunk.start])
-                titles.append(chunk.section)
+        for d in fresh.values():
+            t, h = d.unit_texts()
+            texts += t
+            titles += h
         t = time.perf_counter()
         vectors = embed(texts, titles) if texts else None
         report.embed_seconds = time.perf_counter() - t
         offset = 0
-        for d in fresh:
+        for d in fresh.values():
             d.vectors = vectors[offset : offset + len(d.units)]
             offset += len(d.units)
 
-        chunks, terms, unit_rows, unit_spans, blocks = [], [], [], [], []
-        for d in kept:
-            unit_rows.extend(len(chunks) + r for r in d.unit_chunk)
-            unit_spans.extend(d.units)
-            chunks.extend(d.chunks)
-            terms.extend(d.terms)
-            blocks.append(d.vectors)
-        units = np.column_stack([np.array(unit_rows, dtype=np.int64).reshape(-1), np.array(unit_spans, dtype=np.int64).reshape(-1, 2)])
-        vectors = np.concatenate(blocks).astype(np.float32) if blocks else np.zeros((0, 1), np.float32)
-        manifest = {
-            **settings,
-            "created_at": now,
-            "documents": documents,
-            "skipped": report.skipped,
-            "counts": {"documents": len(documents), "chunks": len(chunks), "units": len(units)},
-        }
-        store.write(manifest, chunks, terms, units, vectors, k1=config.k1, b=config.b)
-        report.chunks_embedded = sum(len(d.chunks) for d in fresh)
+        manifest = {**settings, "created_at": now, "documents": documents, "skipped": report.skipped}
+        store.apply(Update(manifest, order, fresh, full=old is None), old)
+        report.chunks_embedded = sum(len(d.chunks) for d in fresh.values())
         report.units_embedded = len(texts)
-        report.chunks_total = len(chunks)
+        report.chunks_total = manifest["counts"]["chunks"]
     report.seconds = time.perf_counter() - started
     return report
-
-
-@dataclass
-class _DocRows:
-    """One document's rows: chunks with their lexical terms, sentence units (absolute
-    spans and the chunk each belongs to, relative to this document) and unit vectors
-    (None until embedded)."""
-
-    chunks: list[Chunk]
-    terms: list[list[str]]
-    units: list[tuple[int, int]]
-    unit_chunk: list[int]
-    vectors: np.ndarray | None
-
-    @classmethod
-    def fresh(cls, chunks: list[Chunk], config: ChunkingConfig) -> "_DocRows":
-        units, owners = [], []
-        for row, chunk in enumerate(chunks):
-            for span in sentence_units(chunk, config.min_unit_chars):
-                units.append(span)
-                owners.append(row)
-        terms = analysis.terms_batch([_lexical_text(c) for c in chunks])
-        return cls(chunks, terms, units, owners, None)
-
-    @classmethod
-    def reuse(cls, gen, rows: list[int]) -> "_DocRows":
-        """The rows of one document in ``gen``; they are contiguous there."""
-        if not rows:
-            return cls([], [], [], [], gen.vectors[:0])
-        first, end = rows[0], rows[-1] + 1
-        lo, hi = gen.unit_bounds[first], gen.unit_bounds[end]
-        units = gen.units[lo:hi]
-        return cls(
-            gen.chunks[first:end],
-            gen.terms[first:end],
-            [(int(s), int(e)) for s, e in units[:, 1:]],
-            [int(r) - first for r in units[:, 0]],
-            gen.vectors[lo:hi],
-        )
 
 
 def _originals(hashes: dict[str, str], old_docs: dict[str, dict]) -> dict[str, str]:
@@ -209,22 +154,19 @@ def _originals(hashes: dict[str, str], old_docs: dict[str, dict]) -> dict[str, s
     return {doc_id: owner[h] for doc_id, h in hashes.items()}
 
 
-def _lexical_text(chunk: Chunk) -> str:
-    return f"{chunk.section}\n{chunk.text}"
-
-
-def _reusable(store: IndexStore, settings: dict, full: bool, report: BuildReport):
+def _reusable(store: Store, settings: dict, full: bool, report: BuildReport):
     """The current generation if its chunks and vectors can be reused, else None."""
-    name = store.current_name()
-    if name is None:
+    if store.current_name() is None:
         return None
     if full:
         report.full_rebuild_reason = "--full requested"
         return None
     try:
-        old = load_generation(store.root / name)
+        old = store.open_current()
     except IndexUnavailable as exc:
         report.full_rebuild_reason = f"previous index unusable ({exc})"
+        return None
+    if old is None:
         return None
     for key in ("format_version", "embedding", "chunking", "lexical"):
         if old.manifest.get(key) != settings[key]:

@@ -23,7 +23,10 @@ import logging
 import os
 import shutil
 import time
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol
 from functools import cached_property
 from pathlib import Path
 
@@ -32,7 +35,9 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from ..types import Chunk
-from .lexical import LexicalIndex
+from .lexical import LexicalIndex, top_rows
+from .rows import DocRows, Update
+from .search import Candidates, IndexView
 
 log = logging.getLogger(__name__)
 
@@ -73,14 +78,89 @@ class Generation:
         starts = np.searchsorted(self.units[:, 0], np.arange(len(self.chunks)))
         return np.append(starts, len(self.units))
 
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @cached_property
+    def df(self) -> Counter:
+        """Document frequency of each lexical term (over chunks)."""
+        return Counter(t for terms in self.terms for t in set(terms))
+
+    @property
+    def size(self) -> int:
+        return len(self.chunks)
+
+    def candidates(self, terms: list[str], qvec: np.ndarray, n: int) -> Candidates:
+        """Union of both retrievers' top chunks, each scored by both. A chunk's dense score
+        is its best sentence unit's cosine similarity."""
+        _, hits = self.dense.search(qvec[None, :].astype(np.float32), min(4 * n, self.dense.ntotal))
+        dense_rows = self.units[hits[0][hits[0] >= 0], 0]
+        lexical = self.lexical.scores(terms)
+        rows = np.unique(np.concatenate([dense_rows, top_rows(lexical, n)]))
+        dense = np.empty(len(rows), dtype=np.float32)
+        spans = []
+        for i, row in enumerate(rows):
+            lo, hi = self.unit_bounds[row], self.unit_bounds[row + 1]
+            sims = self.vectors[lo:hi] @ qvec
+            best = int(np.argmax(sims))
+            dense[i] = sims[best]
+            spans.append((int(self.units[lo + best, 1]), int(self.units[lo + best, 2])))
+        return Candidates([self.chunks[r] for r in rows], spans, dense, lexical[rows])
+
+    def unit_passages(self) -> Iterator[tuple[Chunk, int, int]]:
+        """Every sentence unit: its chunk and span."""
+        for row, s, e in self.units:
+            yield self.chunks[int(row)], int(s), int(e)
+
+    def doc_rows(self, doc_id: str) -> DocRows:
+        """The rows of one document; they are contiguous here."""
+        rows = self.rows_by_doc().get(doc_id, [])
+        if not rows:
+            return DocRows([], [], [], [], self.vectors[:0])
+        first, end = rows[0], rows[-1] + 1
+        lo, hi = self.unit_bounds[first], self.unit_bounds[end]
+        units = self.units[lo:hi]
+        return DocRows(
+            self.chunks[first:end],
+            self.terms[first:end],
+            [(int(s), int(e)) for s, e in units[:, 1:]],
+            [int(r) - first for r in units[:, 0]],
+            self.vectors[lo:hi],
+        )
+
     def rows_by_doc(self) -> dict[str, list[int]]:
+        return self._rows_by_doc
+
+    @cached_property
+    def _rows_by_doc(self) -> dict[str, list[int]]:
         out: dict[str, list[int]] = {}
         for i, c in enumerate(self.chunks):
             out.setdefault(c.doc_id, []).append(i)
         return out
 
 
+class Store(Protocol):
+    """Where an index lives: files with FAISS and bm25s (``IndexStore``) or a Milvus
+    collection (``milvus.MilvusStore``). Readers load the current version; one build at
+    a time (under ``lock``) applies an ``Update`` to it."""
+
+    def lock(self, timeout: float = 600) -> FileLock: ...
+
+    def current_name(self) -> str | None: ...
+
+    def read_manifest(self) -> dict | None: ...
+
+    def load(self) -> IndexView: ...
+
+    def open_current(self) -> IndexView | None: ...
+
+    def apply(self, update: Update, previous) -> object: ...
+
+
 class IndexStore:
+    """The index as files in one folder, loaded whole by each reader."""
+
     def __init__(self, root: Path):
         self.root = Path(root)
 
@@ -112,9 +192,29 @@ class IndexStore:
             raise IndexMissing(f"no index in {self.root}; build it with: python -m assistant index")
         return load_generation(self.root / name)
 
+    def open_current(self) -> Generation | None:
+        """The current generation, None when there is none (IndexUnavailable if damaged)."""
+        return None if self.current_name() is None else self.load()
+
     # -- writing -------------------------------------------------------------------
-    def write(self, manifest: dict, chunks: list[Chunk], terms: list[list[str]], units: np.ndarray, vectors: np.ndarray, k1: float, b: float) -> Path:
-        """Write a new generation aside and make it current. Call under ``lock()``."""
+    def apply(self, update: Update, previous: Generation | None) -> Path:
+        """Write the updated index as a new generation and make it current: the kept
+        documents' rows copied from ``previous``, the fresh ones added. Call under ``lock()``."""
+        chunks, terms, unit_rows, unit_spans, blocks = [], [], [], [], []
+        for doc_id in update.order:
+            d = update.fresh.get(doc_id) or previous.doc_rows(doc_id)
+            unit_rows.extend(len(chunks) + r for r in d.unit_chunk)
+            unit_spans.extend(d.units)
+            chunks.extend(d.chunks)
+            terms.extend(d.terms)
+            blocks.append(d.vectors)
+        units = np.column_stack([np.array(unit_rows, dtype=np.int64).reshape(-1), np.array(unit_spans, dtype=np.int64).reshape(-1, 2)])
+        vectors = np.concatenate(blocks).astype(np.float32) if blocks else np.zeros((0, 1), np.float32)
+        update.manifest["counts"] = {"documents": len(update.order), "chunks": len(chunks), "units": len(units)}
+        lexical = update.manifest["lexical"]
+        return self._write(update.manifest, chunks, terms, units, vectors, k1=lexical["k1"], b=lexical["b"])
+
+    def _write(self, manifest: dict, chunks: list[Chunk], terms: list[list[str]], units: np.ndarray, vectors: np.ndarray, k1: float, b: float) -> Path:
         previous = self.current_name()
         stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{time.time_ns() % 1_000_000_000:09d}"
         tmp = self.root / f"{_TMP_PREFIX}{_GEN_PREFIX}{stamp}"
@@ -208,4 +308,4 @@ def _fsync_tree(root: Path) -> None:
         _fsync_dir(p)
 
 
-__all__ = ["IndexStore", "Generation", "IndexUnavailable", "IndexMissing", "IndexIncompatible", "Timeout", "FORMAT_VERSION"]
+__all__ = ["Store", "IndexStore", "Generation", "IndexUnavailable", "IndexMissing", "IndexIncompatible", "Timeout", "FORMAT_VERSION"]
