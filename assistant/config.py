@@ -48,6 +48,19 @@ class Settings:
     chunk_min_unit_chars: int = 25  # a shorter sentence is embedded together with a neighbour
     embed_slice: int = 64  # sentences per embedding call during a build (progress granularity)
 
+    # Where the index lives: "faiss" (files in index_dir, loaded by each process) or
+    # "milvus" (one collection every replica reads; see docs/scaling.md). milvus_uri: a
+    # file path runs milvus-lite in process (empty: index_dir/milvus.db); http://host:19530
+    # a Milvus server or cluster. Above milvus_hnsw_above sentence units a full build
+    # indexes the vectors with HNSW instead of exact search; milvus_shards: a new
+    # collection's shards on a cluster (milvus-lite keeps one).
+    index_backend: str = "faiss"
+    milvus_uri: str = ""
+    milvus_collection: str = "assistant"
+    milvus_token: str = field(default="", repr=False)
+    milvus_hnsw_above: int = 1_000_000
+    milvus_shards: int = 1
+
     # Retrieval
     top_k: int = 5
     candidates: int = 50  # per retriever, before fusion

@@ -306,8 +306,9 @@ def _embedding_path(engine) -> Path | None:
 
 def check_index(engine, quick: bool, flags: str = "") -> list[Check]:
     from .index.store import IndexIncompatible, IndexUnavailable, load_generation
-    from .ingest import load_document, scan_corpus
 
+    if engine.settings.index_backend == "milvus":
+        return check_milvus_index(engine, quick, flags)
     store, settings = engine.store, engine.settings
     index_cmd = f"python -m assistant index{flags}"
     full_cmd = f"python -m assistant index --full{flags}"
@@ -356,8 +357,60 @@ def check_index(engine, quick: bool, flags: str = "") -> list[Check]:
             manifest = json.loads((gen_path / "manifest.json").read_text())
         except (OSError, ValueError):
             manifest = None
+    checks += check_corpus(settings, manifest, gen, quick, flags)
+    checks.append(check_leftovers(store, current))
+    return checks
 
-    # The corpus against the documents the index was built from.
+
+def check_milvus_index(engine, quick: bool, flags: str = "") -> list[Check]:
+    """The Milvus index: reachable, built, compatible, its rows as its version counts them,
+    no leftovers of an interrupted update; then the corpus against it."""
+    from .index.store import IndexUnavailable
+
+    store = engine.store
+    name = f"index {store.name!r} in Milvus at {store.uri}"
+    index_cmd = f"python -m assistant index{flags}"
+    full_cmd = f"python -m assistant index --full{flags}"
+    try:
+        head = store.head()
+    except Exception as exc:
+        return [Check(name, FAIL, f"Milvus does not answer ({type(exc).__name__}: {exc})",
+                      "start the Milvus server, or point ASSISTANT_MILVUS_URI at it (a file path runs milvus-lite)")]
+    if head is None:
+        return [Check(name, FAIL, "no index has been built", index_cmd)]
+    try:
+        view = store.load()
+    except IndexUnavailable as exc:
+        return [Check(name, FAIL, f"damaged: {_strip_hint(exc)}", full_cmd)]
+    checks = []
+    c = view.manifest["counts"]
+    compat = _compatibility(engine, view.manifest)
+    units = view.count_units()
+    if compat is not None:
+        checks.append(Check(name, compat[0], compat[1], full_cmd if compat[0] == FAIL else None))
+    elif units != c["units"] or view.size != c["chunks"]:
+        checks.append(Check(name, FAIL, f"{units} sentence units and {view.size} chunks visible; its version counts "
+                                        f"{c['units']} and {c['chunks']}", full_cmd))
+    else:
+        checks.append(Check(name, OK, f"{view.name}: {c['documents']} documents, {c['chunks']} chunks, {c['units']} sentence "
+                                      f"vectors; built {view.manifest.get('created_at', '?')} with the current model, chunking and format"))
+    checks += check_corpus(engine.settings, view.manifest, None, quick, flags)
+    if head["stale"]:
+        checks.append(Check("index leftovers", WARN, f"an interrupted update left the rows of {len(head['stale'])} document "
+                                                     "version(s), hidden from search (removed by the next build)", index_cmd))
+    else:
+        checks.append(Check("index leftovers", OK, "no leftovers of interrupted updates"))
+    return checks
+
+
+def check_corpus(settings, manifest: dict | None, gen, quick: bool, flags: str = "") -> list[Check]:
+    """The corpus against the documents the index was built from (and, given the loaded
+    file index ``gen``, their text against its chunks)."""
+    from .ingest import load_document, scan_corpus
+
+    index_cmd = f"python -m assistant index{flags}"
+    full_cmd = f"python -m assistant index --full{flags}"
+    checks: list[Check] = []
     cname = f"corpus {settings.corpus_dir}"
     if not settings.corpus_dir.is_dir():
         checks.append(Check(cname, FAIL, "the corpus folder does not exist",
@@ -390,7 +443,6 @@ def check_index(engine, quick: bool, flags: str = "") -> list[Check]:
             more = f" (and {len(unreadable) - 1} more)" if len(unreadable) > 1 else ""
             checks.append(Check("unreadable documents", WARN, f"{len(unreadable)} file(s) cannot be indexed: {first}{more}",
                                 "fix or remove: " + " ".join(shlex.quote(str(files[d])) for d in unreadable)))
-    checks.append(check_leftovers(store, current))
     return checks
 
 
@@ -544,7 +596,10 @@ def check_disk(engine) -> Check:
             model_need += _model_disk_need(store, spec)
     add("model cache", settings.model_cache, model_need, "to fetch missing models")
     current = engine.store.current_name()
-    index_size = _folder_bytes(engine.store.root / current) if current else 0
+    if settings.index_backend == "milvus":  # a new collection beside the old one (milvus-lite: in its folder)
+        index_size = 0 if engine.store.is_server else _folder_bytes(Path(engine.store.uri))
+    else:
+        index_size = _folder_bytes(engine.store.root / current) if current else 0
     add("index", settings.index_dir, 2 * index_size + (50 << 20), "to write a new index generation")
     add("corpus", settings.corpus_dir, 0, None)
     worst, lines = OK, []

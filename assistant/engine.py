@@ -30,7 +30,7 @@ from .index.chunking import ChunkingConfig
 from .index.choice import Choice, cached, choose
 from .index.embeddings import Embedder, backend_tag, resolve_backend
 from .index.search import HybridRetriever
-from .index.store import IndexIncompatible, IndexStore, IndexUnavailable
+from .index.store import IndexIncompatible, IndexUnavailable, open_store
 from .ingest.library import AddResult, DocumentRow, Library
 from .ingest.limits import Limits
 from .ingest.ocr import OcrConfig, PageProgress
@@ -45,7 +45,7 @@ class Engine:
         apply_process_defaults()
         self.settings = settings or Settings.from_env()
         self.models = ModelStore(self.settings.model_cache, pip_args=self.settings.pip_args.split())
-        self.store = IndexStore(self.settings.index_dir)
+        self.store = open_store(self.settings)
         self._retriever: HybridRetriever | None = None
         self._lock = threading.Lock()
 

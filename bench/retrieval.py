@@ -3,6 +3,7 @@
     python bench/retrieval.py                 # essay set + KorQuAD public set
     python bench/retrieval.py --sets essay    # only the essay
     python bench/retrieval.py --runs 5        # latency repetitions
+    python bench/retrieval.py --backend faiss --backend milvus   # both stores, side by side
 
 Sets: (a) bench/data/essay_retrieval.jsonl over the essay in corpus/, (b) KorQuAD 1.0 dev
 (public half) from ../shared/data, each article one document, each question's gold its
@@ -21,6 +22,7 @@ import statistics
 import time
 from pathlib import Path
 
+import faiss
 import numpy as np
 
 from assistant.config import Settings
@@ -106,49 +108,77 @@ def summarize(name: str, questions: list[dict], ranks: dict) -> None:
             print(f"| {mode} | {lang} | {' | '.join(cells)} |")
 
 
-def build(name: str, corpus: Path, rebuild: bool) -> Engine:
-    index = CACHE / f"{name}-index"
+def build(name: str, corpus: Path, rebuild: bool, backend: str = "faiss", share: Engine | None = None) -> Engine:
+    """An engine over ``corpus`` with its index in the ``backend`` store (milvus: milvus-lite
+    in a file of its own), built or brought up to date; with ``share``'s model, if given."""
+    index = CACHE / (f"{name}-index" if backend == "faiss" else f"{name}-{backend}")
     if rebuild:
         shutil.rmtree(index, ignore_errors=True)
-    engine = Engine(Settings.from_env(corpus_dir=corpus, index_dir=index))
+    uri = str(index / "milvus.db") if backend == "milvus" else None
+    engine = Engine(Settings.from_env(corpus_dir=corpus, index_dir=index, index_backend=backend, milvus_uri=uri))
+    if share is not None:
+        engine.embedder = share.embedder
     report = engine.build_index(progress=False)
     if report.chunks_embedded:
-        print(f"{name}: built {report.chunks_total} chunks ({report.units_embedded} sentence units) from "
+        print(f"{name} ({backend}): built {report.chunks_total} chunks ({report.units_embedded} sentence units) from "
               f"{len(report.added) + len(report.updated)} documents in {report.seconds:.1f} s, "
               f"{report.embed_seconds:.1f} s of it embedding (model load included): "
               f"{report.chunks_embedded / report.seconds:.2f} passages/s")
     else:
-        print(f"{name}: reused the index in {index} ({report.chunks_total} chunks; --rebuild to time a build)")
+        print(f"{name} ({backend}): reused the index in {index} ({report.chunks_total} chunks; --rebuild to time a build)")
     return engine
 
 
-def latency(engine: Engine, questions: list[dict], runs: int, sample: int) -> None:
-    """Median/p95 of one whole hybrid search, against bare query embedding + FAISS search."""
+def latency(engines: dict[str, Engine], questions: list[dict], runs: int, sample: int) -> None:
+    """Median/p95 of one whole hybrid search with each store, in turn, against bare query
+    embedding + FAISS search of the same vectors (the reference that cancels machine noise)."""
     queries = [q["question"] for q in questions[:: max(1, len(questions) // sample)]][:sample]
-    retriever = engine.retriever
-    dense = retriever.generation.dense
-    ours, bare = [], []
-    engine.search(queries[0])  # warm-up
+    first = next(iter(engines.values()))
+    if "faiss" in engines:
+        dense = engines["faiss"].retriever.view.dense
+    else:  # a flat index of as many random unit vectors: the same work
+        rng = np.random.default_rng(0)
+        vectors = rng.standard_normal((first.retriever.view.manifest["counts"]["units"], first.embedder.embed_queries(["x"]).shape[1]))
+        dense = faiss.IndexFlatIP(vectors.shape[1])
+        dense.add((vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32))
+    times: dict[str, list[float]] = {name: [] for name in engines}
+    bare: list[float] = []
+    for engine in engines.values():
+        engine.search(queries[0])  # warm-up
     for _ in range(runs):
         for q in queries:
             t = time.perf_counter()
-            vec = engine.embedder.embed_queries([q])
+            vec = first.embedder.embed_queries([q])
             dense.search(vec, 5)
             bare.append(time.perf_counter() - t)
-            t = time.perf_counter()
-            engine.search(q)
-            ours.append(time.perf_counter() - t)
-    ratios = [o / b for o, b in zip(ours, bare)]
+            for name, engine in engines.items():
+                t = time.perf_counter()
+                engine.search(q)
+                times[name].append(time.perf_counter() - t)
 
     def fmt(xs):
         xs = sorted(xs)
         return f"median {statistics.median(xs) * 1000:.1f} ms, p95 {xs[int(0.95 * (len(xs) - 1))] * 1000:.1f} ms, stdev {statistics.pstdev(xs) * 1000:.1f} ms"
 
-    print(f"query latency over {len(ours)} searches ({runs} runs x {len(queries)} queries):")
-    print(f"  hybrid search:            {fmt(ours)}")
+    print(f"query latency over {len(bare)} searches ({runs} runs x {len(queries)} queries), stores in turn:")
     print(f"  bare embed + FAISS:       {fmt(bare)}")
-    print(f"  ratio hybrid/bare:        median {statistics.median(ratios):.2f}, "
-          f"p95 {sorted(ratios)[int(0.95 * (len(ratios) - 1))]:.2f}")
+    for name, xs in times.items():
+        ratios = [o / b for o, b in zip(xs, bare)]
+        print(f"  hybrid search, {name + ':':<10}{fmt(xs)}; ratio to bare median {statistics.median(ratios):.2f}, "
+              f"p95 {sorted(ratios)[int(0.95 * (len(ratios) - 1))]:.2f}")
+
+
+def compare(name: str, questions: list[dict], ranks: dict[str, dict]) -> None:
+    """Hybrid R@1, R@5 and MRR@10 of each store beside the first one's."""
+    print(f"\n## {name}: hybrid retrieval by store")
+    print("| store | R@1 | R@5 | MRR@10 | difference to " + next(iter(ranks)) + " (R@1 / R@5 / MRR@10) |")
+    print("| --- | --- | --- | --- | --- |")
+    base = None
+    for store, r in ranks.items():
+        r = np.array(r["hybrid"])
+        row = np.array([np.mean(r <= 1), np.mean(r <= 5), np.mean(np.where(r <= 10, 1 / r, 0))])
+        base = row if base is None else base
+        print(f"| {store} | {row[0]:.3f} | {row[1]:.3f} | {row[2]:.3f} | {' / '.join(f'{d:+.3f}' for d in row - base)} |")
 
 
 def main() -> None:
@@ -157,7 +187,9 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3, help="latency repetitions")
     ap.add_argument("--sample", type=int, default=20, help="queries per latency run")
     ap.add_argument("--rebuild", action="store_true", help="build indexes from scratch (times the build)")
+    ap.add_argument("--backend", action="append", choices=("faiss", "milvus"), help="index store (repeatable; default faiss)")
     args = ap.parse_args()
+    backends = args.backend or ["faiss"]
     CACHE.mkdir(exist_ok=True)
     sets = {"essay": essay_set, "korquad": korquad_set}
     for name in args.sets.split(","):
@@ -165,12 +197,16 @@ def main() -> None:
         if loaded is None:
             continue
         corpus, questions = loaded
-        engine = build(name, corpus, args.rebuild)
-        t = time.perf_counter()
-        ranks = evaluate(engine, questions)
-        summarize(name, questions, ranks)
-        print(f"(evaluated in {time.perf_counter() - t:.0f} s)")
-        latency(engine, questions, args.runs, args.sample)
+        engines, ranks = {}, {}
+        for backend in backends:
+            engines[backend] = build(name, corpus, args.rebuild, backend, share=next(iter(engines.values()), None))
+            t = time.perf_counter()
+            ranks[backend] = evaluate(engines[backend], questions)
+            summarize(f"{name}, {backend}", questions, ranks[backend])
+            print(f"(evaluated in {time.perf_counter() - t:.0f} s)")
+        if len(ranks) > 1:
+            compare(name, questions, ranks)
+        latency(engines, questions, args.runs, args.sample)
 
 
 if __name__ == "__main__":
