@@ -85,9 +85,10 @@ def evaluate(engine: Engine, questions: list[dict]) -> dict:
     vectors = engine.embedder.embed_queries([q["question"] for q in questions])
     ranks = {m: [] for m in MODES}
     for q, vec in zip(questions, vectors):
+        candidates = retriever.candidates(q["question"], vec)
         for mode in MODES:
             seen: list[tuple[str, int]] = []
-            for p in retriever.search_with_vector(q["question"], vec, 30, mode=mode):
+            for p in retriever.passages(candidates, 30, mode):
                 key = (p.chunk.doc_id, p.chunk.paragraph)
                 if key not in seen:
                     seen.append(key)

@@ -61,8 +61,14 @@ class HybridRetriever:
     def search_with_vector(self, query: str, qvec: np.ndarray, k: int, mode: str = "hybrid") -> list[Passage]:
         """Rank with a precomputed query vector; ``mode`` "dense" or "lexical" ranks by one
         retriever alone (for benchmarks)."""
+        return self.passages(self.candidates(query, qvec), k, mode)
+
+    def candidates(self, query: str, qvec: np.ndarray) -> Candidates:
         terms = analysis.terms(query)
-        cand = replace(self.view.candidates(terms, qvec, self.settings.candidates), coverage=self.coverage(terms))
+        return replace(self.view.candidates(terms, qvec, self.settings.candidates), coverage=self.coverage(terms))
+
+    def passages(self, cand: Candidates, k: int, mode: str = "hybrid") -> list[Passage]:
+        """The ``k`` best of ``cand`` by fused score (or one retriever's, see ``search_with_vector``)."""
         if mode == "hybrid":
             fused = fuse(cand, self.settings.lexical_weight)
         else:
