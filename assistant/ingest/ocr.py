@@ -8,6 +8,7 @@ import functools
 import os
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,8 @@ from ..types import OcrSummary
 from .base import Unreadable
 
 MAX_PIXELS = 40_000_000  # a larger page image is scaled down before OCR (memory)
+STRIP_WORDS = 120  # doubtful words per strip read again (a strip stays well under Tesseract's 32,767 px)
+STRIP_PAD, STRIP_GAP = 6, 30  # pixels around each word cut out, and between rows of a strip
 INSTALL = "apt-get install tesseract-ocr tesseract-ocr-kor tesseract-ocr-eng"
 TESSERACT = "tesseract"
 
@@ -30,11 +33,12 @@ class OcrConfig:
     page_mode: int = Settings.ocr_page_mode
     min_confidence: float = Settings.ocr_min_confidence
     page_seconds: int = Settings.ocr_page_seconds
+    second_look_below: float = Settings.ocr_second_look_below
 
     @classmethod
     def of(cls, settings: Settings) -> "OcrConfig":
         return cls(settings.ocr_languages, settings.ocr_dpi, settings.ocr_page_mode,
-                   settings.ocr_min_confidence, settings.ocr_page_seconds)
+                   settings.ocr_min_confidence, settings.ocr_page_seconds, settings.ocr_second_look_below)
 
 
 @functools.lru_cache(maxsize=1)
@@ -90,24 +94,59 @@ class Reader:
         return text
 
     def _tesseract(self, image) -> tuple[str, float] | None:
-        """One Tesseract run writing both the text (whose spacing follows the page) and the
-        words' confidences (TSV); None when it ran out of time."""
+        """The page's text and the words' mean confidence; None when it ran out of time.
+        One Tesseract run with all the languages writes the text (whose spacing follows the
+        page) and each word's box and confidence; then the doubtful words get a second look
+        (``_second_look``) within what is left of the page's time."""
+        deadline = time.monotonic() + self.config.page_seconds
         with tempfile.TemporaryDirectory(prefix="ocr-") as tmp:
-            source, base = Path(tmp) / "page.png", Path(tmp) / "page"
-            image.save(source)
-            command = [TESSERACT, str(source), str(base), "-l", self.config.languages,
-                       "--psm", str(self.config.page_mode), "-c", "tessedit_create_tsv=1", "txt"]
-            try:
-                run = subprocess.run(command, capture_output=True, text=True, timeout=self.config.page_seconds, env=_env())
-            except subprocess.TimeoutExpired:
+            found = self._run(image, Path(tmp) / "page", self.config.languages, deadline, "txt")
+            if found is None:
                 return None
-            except OSError as exc:
-                raise Unreadable(f"needs OCR, but Tesseract is not installed ({INSTALL})") from exc
-            if run.returncode != 0:
-                raise Unreadable(f"OCR failed ({run.stderr.strip().splitlines()[-1] if run.stderr.strip() else run.returncode})")
-            text = base.with_suffix(".txt").read_text(encoding="utf-8")
-            tsv = base.with_suffix(".tsv").read_text(encoding="utf-8")
-        return _paragraphs(text), _confidence(tsv)
+            text, words = found
+            languages = self.config.languages.split("+")
+            doubtful = [w for w in words if w.confidence < self.config.second_look_below] if len(languages) > 1 else []
+            if doubtful:
+                self._second_look(image, doubtful, languages, Path(tmp), deadline)
+                text = _replace_words(text, words)
+        return _paragraphs(text), _confidence(words)
+
+    def _second_look(self, image, words: list["_Word"], languages: list[str], tmp: Path, deadline: float) -> None:
+        """Read each doubtful word again alone with each language's model, and keep the
+        reading Tesseract is surest of. A word of one language inside a sentence of the other
+        ("Python" in a Korean line, a particle after it) is what the combined models misread
+        most (bench/ocr.py). The words are cut out and stacked into strips, one run per strip
+        and language; out of time, the first reading stays."""
+        for start in range(0, len(words), STRIP_WORDS):
+            part = words[start : start + STRIP_WORDS]
+            strip, rows = _strip(image, [w.box for w in part])
+            for language in languages:
+                found = self._run(strip, tmp / "strip", language, deadline)
+                if found is None:
+                    return
+                for word, reading in zip(part, _by_row(found[1], rows)):
+                    if reading is not None and reading.confidence > word.confidence:
+                        word.reading, word.confidence = reading.text, reading.confidence
+
+    def _run(self, image, base: Path, languages: str, deadline: float, *outputs: str) -> tuple[str, list["_Word"]] | None:
+        """One Tesseract run: the text (if "txt" is asked for) and the words (TSV)."""
+        source = base.with_suffix(".png")
+        image.save(source)
+        command = [TESSERACT, str(source), str(base), "-l", languages,
+                   "--psm", str(self.config.page_mode), "-c", "tessedit_create_tsv=1", *outputs]
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        try:
+            run = subprocess.run(command, capture_output=True, text=True, timeout=left, env=_env())
+        except subprocess.TimeoutExpired:
+            return None
+        except OSError as exc:
+            raise Unreadable(f"needs OCR, but Tesseract is not installed ({INSTALL})") from exc
+        if run.returncode != 0:
+            raise Unreadable(f"OCR failed ({run.stderr.strip().splitlines()[-1] if run.stderr.strip() else run.returncode})")
+        text = base.with_suffix(".txt").read_text(encoding="utf-8") if "txt" in outputs else ""
+        return text, _words(base.with_suffix(".tsv").read_text(encoding="utf-8"))
 
     def summary(self) -> OcrSummary | None:
         if not self.confidences and not self.dropped:
@@ -156,13 +195,68 @@ def _paragraphs(text: str) -> str:
     return "\n\n".join(p for p in paragraphs if p)
 
 
-def _confidence(tsv: str) -> float:
-    """Mean word confidence (0-100) of Tesseract's TSV, weighted by word length."""
-    weight = total = 0.0
+@dataclass
+class _Word:
+    """A word of Tesseract's TSV: what it read, where, how sure it is; ``reading`` is what
+    a second look replaced it with."""
+
+    text: str
+    box: tuple[int, int, int, int]  # left, top, width, height
+    confidence: float
+    reading: str = ""
+
+
+def _words(tsv: str) -> list[_Word]:
+    words = []
     for row in tsv.splitlines()[1:]:
         cells = row.split("\t")
         if len(cells) < 12 or not cells[11].strip() or float(cells[10]) < 0:
             continue
-        weight += len(cells[11].strip())
-        total += len(cells[11].strip()) * float(cells[10])
-    return total / weight if weight else 0.0
+        left, top, width, height = (int(c) for c in cells[6:10])
+        words.append(_Word(cells[11].strip(), (left, top, width, height), float(cells[10])))
+    return words
+
+
+def _confidence(words: list[_Word]) -> float:
+    """Mean word confidence (0-100), weighted by word length."""
+    weight = sum(len(w.reading or w.text) for w in words)
+    return sum(len(w.reading or w.text) * w.confidence for w in words) / weight if weight else 0.0
+
+
+def _strip(image, boxes: list[tuple[int, int, int, int]]):
+    """The boxes cut out of ``image`` (with a margin) and stacked one per row on a white
+    strip; with each row's vertical span."""
+    from PIL import Image
+
+    crops = [image.crop((x - STRIP_PAD, y - STRIP_PAD, x + w + STRIP_PAD, y + h + STRIP_PAD)) for x, y, w, h in boxes]
+    strip = Image.new("L", (max(c.width for c in crops) + 2 * STRIP_GAP, sum(c.height + STRIP_GAP for c in crops) + STRIP_GAP), 255)
+    y, rows = STRIP_GAP, []
+    for crop in crops:
+        strip.paste(crop, (STRIP_GAP, y))
+        rows.append((y, y + crop.height))
+        y += crop.height + STRIP_GAP
+    return strip, rows
+
+
+def _by_row(words: list[_Word], rows: list[tuple[int, int]]) -> list[_Word | None]:
+    """What was read in each row of a strip, joined, with its least sure word's confidence."""
+    found: list[list[_Word]] = [[] for _ in rows]
+    for w in words:
+        middle = w.box[1] + w.box[3] / 2
+        row = next((i for i, (a, b) in enumerate(rows) if a - STRIP_GAP / 2 <= middle <= b + STRIP_GAP / 2), None)
+        if row is not None:
+            found[row].append(w)
+    return [_Word("".join(w.text for w in ws), ws[0].box, min(w.confidence for w in ws)) if ws else None for ws in found]
+
+
+def _replace_words(text: str, words: list[_Word]) -> str:
+    """``text`` with each word read again put in place of its first reading. The words
+    appear in the text in order, so each is found after the one before."""
+    out, pos = [], 0
+    for w in words:
+        at = text.find(w.text, pos)
+        if at < 0:
+            continue
+        out += [text[pos:at], w.reading or w.text]
+        pos = at + len(w.text)
+    return "".join(out) + text[pos:]
