@@ -247,8 +247,11 @@ class Engine:
         history: list[dict] | None = None,
         generator: str | None = None,
         stop: threading.Event | None = None,
+        on_sources: Callable[[list[Passage]], None] | None = None,
     ) -> Iterator[tuple[str, Answer | None]]:
         """Yield the answer text as it grows, then ``(text, Answer)`` once it is complete.
+        ``on_sources`` receives the passages the answer may cite (its markers number them)
+        as soon as retrieval is done, before the first token.
 
         The answer is in the question's language, cites the passages it used, and is the
         fixed refusal sentence (``abstained``, with the ``refusal`` reason) when the passages
@@ -263,7 +266,7 @@ class Engine:
             log.warning("generator unavailable (%s); using the extractive backend", exc)
             notice = f"The language model could not be loaded ({exc}); showing extracted sentences instead."
             gen = self.generator("extractive")
-        yield from self.pipeline.stream(question, history, gen, stop, notice)
+        yield from self.pipeline.stream(question, history, gen, stop, notice, on_sources)
 
     @cached_property
     def pipeline(self) -> Pipeline:

@@ -13,7 +13,7 @@ from .answer.remote import GenerationError
 from .engine import Engine
 from .ingest import SUPPORTED_SUFFIXES, IngestError
 from .ingest.library import AddResult, LibraryError
-from .types import Answer, BuildReport
+from .types import Answer, BuildReport, Passage
 from .warmup import Startup
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,7 @@ TEXT = {
         "stop": "중지",
         "new": "새 대화",
         "sources": "출처",
+        "cited": "인용됨",
         "paragraph": "문단",
         "page": "쪽",
         "preparing": "준비 중",
@@ -58,6 +59,7 @@ TEXT = {
         "stop": "Stop",
         "new": "New chat",
         "sources": "Sources",
+        "cited": "cited",
         "paragraph": "paragraph",
         "page": "page",
         "preparing": "Preparing",
@@ -108,21 +110,34 @@ def startup_status(startup: Startup, lang: str) -> str:
 
 
 
-def sources_markdown(answer: Answer, lang: str) -> str:
-    """The cited passages, escaped, with the best-matching sentence highlighted."""
+def sources_markdown(passages: list[Passage], cited: set[int], lang: str) -> str:
+    """The passages the answer may cite, numbered as its markers are, escaped, each with its
+    best-matching sentence highlighted; the ones the answer cites are marked."""
     t = TEXT[lang]
     parts = []
-    for c in answer.citations:
-        ch = c.passage.chunk
+    for n, passage in enumerate(passages, 1):
+        ch = passage.chunk
         text = ch.text
-        if c.passage.highlight:
-            s, e = c.passage.highlight[0] - ch.start, c.passage.highlight[1] - ch.start
+        if passage.highlight:
+            s, e = passage.highlight[0] - ch.start, passage.highlight[1] - ch.start
             body = f"{html.escape(text[:s])}<mark>{html.escape(text[s:e])}</mark>{html.escape(text[e:])}"
         else:
             body = html.escape(text)
-        head = html.escape(f"[{c.n}] {ch.location(t['paragraph'], t['page'])} · {ch.section}")
-        parts.append(f"<p><b>{head}</b><br>{body}</p>")
+        head = html.escape(f"[{n}] {ch.location(t['paragraph'], t['page'])} · {ch.section}")
+        mark = f" · {t['cited']}" if n in cited else ""
+        parts.append(f"<p><b>{head}</b>{mark}<br>{body}</p>")
     return "\n".join(parts)
+
+
+def sources_message(passages: list[Passage], answer: Answer | None, lang: str) -> dict:
+    """The collapsed Sources panel under an answer: shown once the passages are found,
+    before the answer, and kept after a refusal."""
+    cited = {c.n for c in answer.citations} if answer else set()
+    return {
+        "role": "assistant",
+        "content": sources_markdown(passages, cited, lang),
+        "metadata": {"title": f"📚 {TEXT[lang]['sources']} ({len(passages)})", "status": "done"},
+    }
 
 
 def message_text(content) -> str:
@@ -221,18 +236,14 @@ def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
             yield messages + [{"role": "assistant", "content": startup.error or t["not_ready"]}]
             return
         history = history_for_engine(messages[:-1])
+        found: list[Passage] = []
         try:
-            for text, answer in engine.answer_stream(question, history):
-                reply = [{"role": "assistant", "content": text}]
-                if answer is not None:
-                    if answer.notice:
-                        reply.insert(0, {"role": "assistant", "content": answer.notice, "metadata": {"title": "ℹ️"}})
-                    if answer.citations:
-                        reply.append({
-                            "role": "assistant",
-                            "content": sources_markdown(answer, lang),
-                            "metadata": {"title": f"📚 {t['sources']} ({len(answer.citations)})", "status": "done"},
-                        })
+            for text, answer in engine.answer_stream(question, history, on_sources=found.extend):
+                reply = [{"role": "assistant", "content": text or "…"}]
+                if answer is not None and answer.notice:
+                    reply.insert(0, {"role": "assistant", "content": answer.notice, "metadata": {"title": "ℹ️"}})
+                if found:
+                    reply.append(sources_message(found, answer, lang))
                 yield messages + reply
         except (ValueError, GenerationError) as exc:  # blank or over-long question; generation server down
             yield messages + [{"role": "assistant", "content": f"{t['error']}: {exc}"}]

@@ -66,3 +66,57 @@ def test_hostile_markup_is_shown_as_text_and_never_runs(engine_copy):
             assert page.locator('img[src="x"]').count() == 0
             assert page.locator("iframe[src^='javascript']").count() == 0
             browser.close()
+
+
+def test_sources_show_before_the_answer_and_are_numbered_as_its_markers(engine_copy):
+    """The passages appear (collapsed) as soon as they are found, before the first token of
+    the answer, numbered as the answer's markers number them; every quoted one is listed."""
+    assert CHROMIUM, "chromium is required in CI (see .ci/run)"
+    import re
+    import time
+
+    from playwright.sync_api import sync_playwright
+
+    with launched_app(engine_copy) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto(url)
+        page.get_by_text("준비 완료", exact=False).first.wait_for(timeout=300_000)
+        box = page.get_by_placeholder("질문을 입력하세요", exact=False)
+        question = "In which year did Google publish TensorFlow?"
+        box.fill(question)
+        box.press("Enter")
+
+        def shown() -> tuple[str, bool]:
+            """The answer bubble's text and whether the Sources panel is there."""
+            texts = [t.strip() for t in page.locator('[data-testid="bot"]').all_inner_texts()]
+            return next((t for t in texts if not t.startswith("📚")), ""), any(t.startswith("📚") for t in texts)
+
+        seen_panel = first_token = None
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and first_token is None:
+            answer, has_panel = shown()
+            if has_panel and seen_panel is None:
+                seen_panel = time.monotonic()
+            if answer not in ("", "…"):
+                first_token = time.monotonic()
+            page.wait_for_timeout(25)
+        assert seen_panel is not None and first_token is not None
+        assert seen_panel < first_token, "the sources came after the answer had begun"
+        # once the answer is complete: each marker names a listed passage
+        previous = None
+        for _ in range(400):
+            page.wait_for_timeout(500)
+            if shown()[0] == previous:
+                break
+            previous = shown()[0]
+        answer = shown()[0]
+        title = re.search(r"📚 출처 \((\d+)\)", page.inner_text("body"))
+        assert title, page.inner_text("body")[-2000:]
+        page.get_by_text("📚", exact=False).first.click()
+        page.wait_for_timeout(500)
+        listed = {int(n) for n in re.findall(r"^\[(\d+)\]", page.inner_text("body"), flags=re.M)}
+        assert listed == set(range(1, int(title.group(1)) + 1))
+        markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer)}
+        assert markers <= listed, (answer, listed)
+        browser.close()

@@ -47,13 +47,19 @@ class Pipeline:
         gen: Generator,
         stop: threading.Event | None = None,
         notice: str | None = None,
+        on_sources: Callable[[list[Passage]], None] | None = None,
     ) -> Iterator[tuple[str, Answer | None]]:
-        """Yield the answer text as it grows, then ``(text, Answer)`` once it is complete."""
+        """Yield the answer text as it grows, then ``(text, Answer)`` once it is complete.
+        ``on_sources`` gets the passages the answer may quote, numbered [1]... as its
+        markers will be, as soon as they are found; ``("", None)`` follows it."""
         started = time.perf_counter()
         language = detect_language(question)
         query = self.retrieve(question, history)
         timings = {"retrieve_ms": (time.perf_counter() - started) * 1000}
         quoted = self.quoted(query.passages)
+        if on_sources is not None and quoted:
+            on_sources(quoted)
+            yield "", None
 
         def finish(text: str, cites, model: str, refusal: str | None = None, **extra) -> Answer:
             timings.setdefault("first_token_ms", (time.perf_counter() - started) * 1000)
