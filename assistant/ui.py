@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import html
 import logging
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import gradio as gr
@@ -36,6 +38,12 @@ TEXT = {
         "warming": "빠른 답변 준비 중",
         "failed": "준비 실패",
         "not_ready": "아직 준비 중입니다. 잠시 후 다시 시도해 주세요.",
+        "waiting_ready": "준비가 끝나는 대로 답합니다…",
+        "stopped": "⏹ 중지됨",
+        "too_long": "질문이 너무 깁니다: {n}자 (최대 {limit}자). 줄여서 다시 보내 주세요.",
+        "queued": "대기 중인 질문",
+        "confirm_delete": "고른 문서를 삭제할까요? 색인에서도 빠집니다.",
+        "cancelled": "삭제를 취소했습니다.",
         "error": "오류",
         "documents": "문서",
         "doc_table": "색인된 문서",
@@ -67,6 +75,12 @@ TEXT = {
         "warming": "preparing faster answers",
         "failed": "Start-up failed",
         "not_ready": "Still getting ready. Please try again in a moment.",
+        "waiting_ready": "Answering as soon as start-up is done…",
+        "stopped": "⏹ stopped",
+        "too_long": "The question is too long: {n} characters (at most {limit}). Please shorten it and send it again.",
+        "queued": "Waiting questions",
+        "confirm_delete": "Delete the chosen documents? They also leave the index.",
+        "cancelled": "Deletion cancelled.",
         "error": "Error",
         "documents": "Documents",
         "doc_table": "Indexed documents",
@@ -165,6 +179,61 @@ def report_text(results: list[AddResult], report: BuildReport | None) -> str:
     return "\n".join([r.describe() for r in results] + (report.lines() if report else []))
 
 
+class Turns:
+    """Per browser session: whether an answer is being written, and the questions sent
+    meanwhile, answered in turn after it. Nothing is kept for an idle session."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._sessions: dict[str, dict] = {}
+
+    def offer(self, session: str, question: str) -> bool:
+        """True: answer ``question`` now; False: it waits its turn."""
+        with self._lock:
+            if session in self._sessions:
+                self._sessions[session]["waiting"].append(question)
+                return False
+            self._sessions[session] = {"waiting": [], "claimed": False}
+            return True
+
+    def claim(self, session: str) -> bool:
+        """True once for each question ``offer`` let through: the answer that takes it."""
+        with self._lock:
+            state = self._sessions.get(session)
+            if state is None or state["claimed"]:
+                return False
+            state["claimed"] = True
+            return True
+
+    def next(self, session: str) -> str | None:
+        """The next waiting question, or None (and the session is idle again)."""
+        with self._lock:
+            state = self._sessions.get(session)
+            if state and state["waiting"]:
+                return state["waiting"].pop(0)
+            self._sessions.pop(session, None)
+            return None
+
+    def busy(self, session: str) -> bool:
+        with self._lock:
+            return session in self._sessions
+
+    def waiting(self, session: str) -> list[str]:
+        with self._lock:
+            return list(self._sessions.get(session, {}).get("waiting", []))
+
+    def end(self, session: str) -> None:
+        with self._lock:
+            self._sessions.pop(session, None)
+
+
+def queue_markdown(waiting: list[str], lang: str) -> str:
+    """The questions waiting for the answer being written, escaped."""
+    if not waiting:
+        return ""
+    return f"**{TEXT[lang]['queued']} ({len(waiting)})**: " + " · ".join(html.escape(q[:80]) for q in waiting)
+
+
 class DocumentsPanel:
     """The Documents tab's actions: list, upload, delete and re-index, with progress.
     Searches keep using the previous index until a build is swapped in."""
@@ -210,12 +279,15 @@ class DocumentsPanel:
 
         return (*self._run(lang, action), None)
 
-    def remove(self, names: list[str] | None, lang: str, progress=gr.Progress()):
-        """Delete documents and drop their chunks from the index."""
+    def remove(self, names: list[str] | None, lang: str, confirmed: bool = True, progress=gr.Progress()):
+        """Delete documents and drop their chunks from the index (in the browser, once the
+        user confirmed it)."""
 
         def action() -> str:
             if not names:
                 return TEXT[lang]["nothing_selected"]
+            if not confirmed:
+                return TEXT[lang]["cancelled"]
             return report_text([], self.engine.remove_documents(list(names), progress=self._progress(progress, lang)))
 
         return self._run(lang, action)
@@ -228,31 +300,89 @@ class DocumentsPanel:
 def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
     startup = startup or Startup(engine).start()
     panel = DocumentsPanel(engine, startup)
+    turns = Turns()
 
-    def respond(messages: list[dict], lang: str):
-        question = message_text(messages[-1]["content"]) if messages and messages[-1]["role"] == "user" else ""
-        t = TEXT[lang]
-        if not startup.ready.is_set():
-            yield messages + [{"role": "assistant", "content": startup.error or t["not_ready"]}]
+    def respond(messages: list[dict], lang: str, request: gr.Request):
+        """Answer the question just put into the chat, then each question sent meanwhile, in
+        turn. A send that was queued, blank or refused leaves the chat as it is."""
+        session = request.session_hash
+        if not turns.claim(session):
+            yield gr.skip(), gr.skip()
             return
-        history = history_for_engine(messages[:-1])
+        t = TEXT[lang]
+        if not startup.ready.is_set():  # asked during start-up: answered once ready
+            yield messages + [{"role": "assistant", "content": t["waiting_ready"]}], gr.skip()
+            if not startup.wait():
+                turns.end(session)
+                yield messages + [{"role": "assistant", "content": startup.error or t["not_ready"]}], ""
+                return
+        while True:
+            for messages in answer(messages, message_text(messages[-1]["content"]), lang):
+                yield messages, gr.skip()
+            following = turns.next(session)
+            if following is None:
+                yield gr.skip(), queue_markdown([], lang)
+                return
+            messages = messages + [{"role": "user", "content": following}]
+            yield messages, queue_markdown(turns.waiting(session), lang)
+
+    def answer(messages: list[dict], question: str, lang: str):
+        """``messages`` with the answer to ``question`` (their last message, if the user's),
+        as the answer grows; an error bubble for a blank or over-long question."""
+        t = TEXT[lang]
+        asked = bool(messages) and messages[-1]["role"] == "user"
+        history = history_for_engine(messages[:-1] if asked else messages)
         found: list[Passage] = []
         try:
-            for text, answer in engine.answer_stream(question, history, on_sources=found.extend):
+            for text, done in engine.answer_stream(question, history, on_sources=found.extend):
                 reply = [{"role": "assistant", "content": text or "…"}]
-                if answer is not None and answer.notice:
-                    reply.insert(0, {"role": "assistant", "content": answer.notice, "metadata": {"title": "ℹ️"}})
+                if done is not None and done.notice:
+                    reply.insert(0, {"role": "assistant", "content": done.notice, "metadata": {"title": "ℹ️"}})
                 if found:
-                    reply.append(sources_message(found, answer, lang))
+                    reply.append(sources_message(found, done, lang))
                 yield messages + reply
         except (ValueError, GenerationError) as exc:  # blank or over-long question; generation server down
             yield messages + [{"role": "assistant", "content": f"{t['error']}: {exc}"}]
 
-    def add_user(text: str, messages: list[dict]):
+    def chat(messages: list[dict], lang: str) -> Iterator[list[dict]]:
+        """One chat turn over the API: Gradio messages in (the question last), the same
+        messages with the answer and its Sources panel out, streamed."""
+        if not startup.wait():
+            raise gr.Error(startup.error or TEXT["en"]["not_ready"])
+        question = message_text(messages[-1]["content"]) if messages and messages[-1]["role"] == "user" else ""
+        yield from answer(messages, question, lang)
+
+    def add_user(text: str, messages: list[dict], lang: str, request: gr.Request):
+        """Put a sent question into the chat, or, while an answer is being written, into the
+        queue shown under the chat. A blank send does nothing; a too-long one stays in the
+        box, with a message under the chat."""
         text = (text or "").strip()
         if not text:
-            return "", messages
-        return "", messages + [{"role": "user", "content": text}]
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        limit = engine.settings.max_query_chars
+        if len(text) > limit:
+            return gr.skip(), gr.skip(), "⚠️ " + TEXT[lang]["too_long"].format(n=len(text), limit=limit), gr.skip()
+        session = request.session_hash
+        if not turns.offer(session, text):
+            return "", gr.skip(), queue_markdown(turns.waiting(session), lang), gr.skip()
+        return "", messages + [{"role": "user", "content": text}], "", gr.update(interactive=True, variant="stop")
+
+    def settle(request: gr.Request):
+        """Stop is enabled only while this session's answers are being written."""
+        busy = turns.busy(request.session_hash)
+        return gr.update(interactive=busy, variant="stop" if busy else "secondary")
+
+    def stopped(messages: list[dict], lang: str, request: gr.Request):
+        """Stop: the answer written so far is marked as stopped, the queue emptied."""
+        turns.end(request.session_hash)
+        messages = list(messages)
+        for i in range(len(messages) - 1, -1, -1):  # the answer to the last question (its Sources panel may follow)
+            if messages[i]["role"] == "user":
+                break
+            if not messages[i].get("metadata"):
+                messages[i] = {**messages[i], "content": f"{message_text(messages[i]['content'])}\n\n*{TEXT[lang]['stopped']}*"}
+                break
+        return messages, "", gr.update(interactive=False, variant="secondary")
 
     def ask(question: str, history: list[dict] | None = None, generator: str | None = None) -> dict:
         """Answer a question from the documents. `history`: earlier turns as
@@ -275,7 +405,8 @@ def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
             with gr.Row():
                 box = gr.Textbox(placeholder=t["placeholder"], show_label=False, scale=8, max_lines=6)
                 send = gr.Button(t["send"], variant="primary", scale=1)
-                stop = gr.Button(t["stop"], variant="stop", scale=1)
+                stop = gr.Button(t["stop"], variant="secondary", interactive=False, scale=1)
+            note = gr.Markdown("")  # questions waiting their turn, or why one was not sent
             new = gr.Button(t["new"], size="sm")
             gr.Examples(EXAMPLES, inputs=box, label="예시 질문 · Example questions")
         with gr.Tab(t["documents"]) as docs_tab:
@@ -304,20 +435,24 @@ def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
         lang.change(relabel, inputs=lang, outputs=[c for c, _, _ in labelled] + [status, table], api_visibility="private")
 
         events = []
-        for n, trigger in enumerate((box.submit, send.click)):
-            ev = trigger(add_user, [box, chatbot], [box, chatbot], queue=False, api_visibility="private").then(
-                respond, [chatbot, lang], chatbot, time_limit=engine.settings.request_timeout,
-                concurrency_id="answer", concurrency_limit=engine.settings.answer_slots,
-                api_name="chat" if n == 0 else None, api_visibility="undocumented" if n == 0 else "private",
+        for trigger in (box.submit, send.click):
+            ev = trigger(add_user, [box, chatbot, lang], [box, chatbot, note, stop], queue=False, api_visibility="private").then(
+                respond, [chatbot, lang], [chatbot, note], time_limit=engine.settings.request_timeout,
+                concurrency_id="answer", concurrency_limit=engine.settings.answer_slots, api_visibility="private",
             )
+            ev.then(settle, None, stop, queue=False, api_visibility="private")
             events.append(ev)
-        stop.click(None, cancels=events, api_visibility="private")
-        new.click(lambda: [], None, chatbot, cancels=events, api_visibility="private")
+        stop.click(stopped, [chatbot, lang], [chatbot, note, stop], cancels=events, api_visibility="private")
+        new.click(stopped, [gr.State([]), lang], [chatbot, note, stop], cancels=events, api_visibility="private")
+        gr.api(chat, api_name="chat", time_limit=engine.settings.request_timeout,
+               concurrency_id="answer", concurrency_limit=engine.settings.answer_slots)
 
         docs_tab.select(panel.refresh, lang, [table, chosen], api_visibility="private")
         app.load(panel.refresh, lang, [table, chosen], api_visibility="private")
         add.click(panel.add, [upload, lang], [table, chosen, result, upload], api_name="add_documents", concurrency_id="index")
-        delete.click(panel.remove, [chosen, lang], [table, chosen, result], api_name="remove_documents", concurrency_id="index")
+        confirmed = gr.Checkbox(value=True, visible=False)
+        delete.click(panel.remove, [chosen, lang, confirmed], [table, chosen, result], api_name="remove_documents", concurrency_id="index",
+                     js=f"(names, lg, ok) => [names, lg, !(names && names.length) || confirm(lg === 'en' ? {TEXT['en']['confirm_delete']!r} : {TEXT['ko']['confirm_delete']!r})]")
         reindex.click(panel.reindex, lang, [table, chosen, result], api_name="reindex", concurrency_id="index")
 
         gr.api(ask, api_name="ask", time_limit=engine.settings.request_timeout,

@@ -120,3 +120,93 @@ def test_sources_show_before_the_answer_and_are_numbered_as_its_markers(engine_c
         markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer)}
         assert markers <= listed, (answer, listed)
         browser.close()
+
+
+def test_the_chat_behaves_as_people_expect(engine_copy):
+    """Asked before start-up is done: answered once ready. Blank sends add nothing; a
+    too-long question stays in the box with a Korean message; a question sent while an
+    answer streams waits visibly and is answered next; Stop is enabled only while answering
+    and marks what it stopped; Delete asks first."""
+    assert CHROMIUM, "chromium is required in CI (see .ci/run)"
+    from playwright.sync_api import sync_playwright
+
+    with launched_app(engine_copy) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto(url)
+        box = page.get_by_placeholder("질문을 입력하세요", exact=False)
+        stop = page.get_by_role("button", name="중지")
+        users = page.locator('[data-testid="user"]')
+        bots = page.locator('[data-testid="bot"]')
+
+        def answers() -> list[str]:
+            return [t.strip() for t in bots.all_inner_texts() if not t.strip().startswith("📚")]
+
+        def settled(n: int, timeout: float = 240) -> list[str]:
+            """The answers once there are ``n`` and none is still being written."""
+            for _ in range(int(timeout * 4)):
+                shown = answers()
+                if len(shown) >= n and not stop.is_enabled() and all(a not in ("…", "") for a in shown):
+                    return shown
+                page.wait_for_timeout(250)
+            raise AssertionError(f"answers: {answers()}")
+
+        # asked during start-up
+        assert "준비 완료" not in page.inner_text("body")
+        box.fill("In which year did Tensorflow come out?")
+        box.press("Enter")
+        assert "2015" in settled(1)[0]
+
+        # blank sends
+        for blank in ("", "   "):
+            box.fill(blank)
+            box.press("Enter")
+            page.get_by_role("button", name="보내기").click()
+        page.wait_for_timeout(1500)
+        assert users.count() == 1 and len(answers()) == 1
+
+        # too long: kept, told in Korean
+        long_question = "가나다라 " * 750
+        box.fill(long_question)
+        box.press("Enter")
+        page.get_by_text("질문이 너무 깁니다", exact=False).first.wait_for(timeout=10_000)
+        assert box.input_value() == long_question and users.count() == 1
+
+        # sent while an answer streams: waits, then is answered next
+        assert not stop.is_enabled()
+        box.fill("Who developed BERT?")
+        box.press("Enter")
+        page.wait_for_timeout(300)
+        assert stop.is_enabled()
+        box.fill("When was GPT-3 released?")
+        box.press("Enter")
+        page.get_by_text("대기 중인 질문 (1)", exact=False).first.wait_for(timeout=10_000)
+        shown = settled(3)
+        assert [t.strip() for t in users.all_inner_texts()][1:] == ["Who developed BERT?", "When was GPT-3 released?"]
+        assert "대기 중인 질문" not in page.inner_text("body")
+
+        # Stop marks the stopped answer and is disabled again
+        box.fill("How is ChatGPT trained with human feedback?")
+        box.press("Enter")
+        for _ in range(400):
+            if len(answers()) == 4 and answers()[-1] not in ("", "…"):
+                break
+            page.wait_for_timeout(100)
+        stop.click()
+        page.get_by_text("중지됨", exact=False).first.wait_for(timeout=10_000)
+        assert "중지됨" in answers()[-1] and not stop.is_enabled()
+        assert shown[:3] == answers()[:3]
+
+        # Delete asks first; dismissed, nothing is deleted
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.get_by_role("tab", name="문서").click()
+        page.get_by_label("삭제할 문서").click()
+        page.get_by_role("option").first.click()
+        page.keyboard.press("Escape")
+        page.get_by_role("button", name="삭제", exact=True).click()
+        page.wait_for_function("() => [...document.querySelectorAll('textarea')].some(t => t.value.includes('삭제를 취소했습니다'))",
+                               timeout=20_000)
+        assert dialogs and "삭제할까요" in dialogs[0]
+        assert any(engine_copy.corpus_dir.iterdir())
+        browser.close()
