@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import logging
 import threading
+from datetime import datetime
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,7 +48,8 @@ TEXT = {
         "error": "오류",
         "documents": "문서",
         "doc_table": "색인된 문서",
-        "doc_headers": ["이름", "형식", "크기 (바이트)", "청크", "색인 시각", "상태"],
+        "doc_headers": ["이름", "형식", "크기", "청크", "색인 시각", "상태"],
+        "status": {"indexed": "색인됨", "pending": "색인 대기", "skipped": "건너뜀"},
         "upload": "파일 올리기 (여러 개 가능: .txt .md .html .pdf .docx .hwpx .hwp, 스캔·이미지는 OCR)",
         "add": "추가하고 색인",
         "select": "삭제할 문서",
@@ -84,7 +86,8 @@ TEXT = {
         "error": "Error",
         "documents": "Documents",
         "doc_table": "Indexed documents",
-        "doc_headers": ["Name", "Type", "Size (bytes)", "Chunks", "Indexed at", "Status"],
+        "doc_headers": ["Name", "Type", "Size", "Chunks", "Indexed at", "Status"],
+        "status": {"indexed": "indexed", "pending": "waiting to be indexed", "skipped": "skipped"},
         "upload": "Upload files (several at once: .txt .md .html .pdf .docx .hwpx .hwp; scans and images via OCR)",
         "add": "Add and index",
         "select": "Documents to delete",
@@ -105,9 +108,12 @@ EXAMPLES = [
 ]
 
 
-STAGES = {
-    "ko": ["임베딩 모델 받는 중 (처음 한 번, 약 1.2 GB)", "색인 만드는 중", "언어 모델 불러오는 중 (처음 한 번, 약 1.1 GB)"],
-    "en": ["Fetching the embedding model (first run only, about 1.2 GB)", "Building the index", "Loading the language model (first run only, about 1.1 GB)"],
+STAGES = {  # per start-up stage: (the first time, every other time)
+    "ko": [("임베딩 모델 받는 중 (처음 한 번, 약 1.2 GB)", "임베딩 모델 불러오는 중"), ("색인 만드는 중", "색인 불러오는 중"),
+           ("언어 모델 받는 중 (처음 한 번, 약 1.1 GB)", "언어 모델 불러오는 중")],
+    "en": [("Fetching the embedding model (first run only, about 1.2 GB)", "Loading the embedding model"),
+           ("Building the index", "Loading the index"),
+           ("Fetching the language model (first run only, about 1.1 GB)", "Loading the language model")],
 }
 
 
@@ -120,7 +126,8 @@ def startup_status(startup: Startup, lang: str) -> str:
         done, total = startup.prepared
         return f"✅ {t['ready']}" + (f" · {t['warming']} {done}/{total}" if done < total else "")
     stages = STAGES[lang]
-    return f"⏳ {t['preparing']} ({startup.stage + 1}/{len(stages)}): {stages[min(startup.stage, len(stages) - 1)]}…"
+    stage = min(startup.stage, len(stages) - 1)
+    return f"⏳ {t['preparing']} ({stage + 1}/{len(stages)}): {stages[stage][0 if startup.first_time[stage] else 1]}…"
 
 
 
@@ -172,6 +179,31 @@ def history_for_engine(messages: list[dict]) -> list[dict]:
         for m in messages
         if not m.get("metadata") and m.get("role") in ("user", "assistant") and message_text(m.get("content"))
     ]
+
+
+def human_size(size: int) -> str:
+    """1,234,567 -> "1.2 MB"."""
+    for unit in ("B", "KB", "MB"):
+        if size < 1024 or unit == "MB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return ""
+
+
+def local_time(stamp: str | None) -> str:
+    """An ISO UTC stamp as this machine's local time, to the minute."""
+    if not stamp:
+        return ""
+    try:
+        return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return stamp
+
+
+def status_text(status: str, lang: str) -> str:
+    """A document's index status in the interface language (the reason stays as given)."""
+    word, sep, rest = status.partition(":") if status.startswith("skipped") else status.partition(" ")
+    return TEXT[lang]["status"].get(word, word) + (sep if sep == ":" else " " if rest else "") + rest
 
 
 def report_text(results: list[AddResult], report: BuildReport | None) -> str:
@@ -244,7 +276,7 @@ class DocumentsPanel:
 
     def table(self, lang: str = "ko", rows: list | None = None):
         rows = self.engine.documents() if rows is None else rows
-        value = [[r.name, r.type, r.size, r.chunks, r.indexed_at or "", r.status] for r in rows]
+        value = [[r.name, r.type, human_size(r.size), r.chunks, local_time(r.indexed_at), status_text(r.status, lang)] for r in rows]
         return gr.update(value=value, headers=TEXT[lang]["doc_headers"])
 
     def refresh(self, lang: str):
@@ -431,7 +463,12 @@ def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
             return [gr.update(**{attr: tl[key]}) for _, attr, key in labelled] + [startup_status(startup, lg), panel.table(lg)]
 
         timer = gr.Timer(1.0)
-        timer.tick(lambda lg: startup_status(startup, lg), inputs=lang, outputs=status, show_progress="hidden", api_visibility="private")
+
+        def tick(lg: str):
+            """The start-up line; the page stops asking once nothing is left to report."""
+            return startup_status(startup, lg), gr.Timer(active=not startup.settled)
+
+        timer.tick(tick, inputs=lang, outputs=[status, timer], show_progress="hidden", api_visibility="private")
         lang.change(relabel, inputs=lang, outputs=[c for c, _, _ in labelled] + [status, table], api_visibility="private")
 
         events = []
@@ -449,11 +486,16 @@ def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
 
         docs_tab.select(panel.refresh, lang, [table, chosen], api_visibility="private")
         app.load(panel.refresh, lang, [table, chosen], api_visibility="private")
-        add.click(panel.add, [upload, lang], [table, chosen, result, upload], api_name="add_documents", concurrency_id="index")
         confirmed = gr.Checkbox(value=True, visible=False)
-        delete.click(panel.remove, [chosen, lang, confirmed], [table, chosen, result], api_name="remove_documents", concurrency_id="index",
-                     js=f"(names, lg, ok) => [names, lg, !(names && names.length) || confirm(lg === 'en' ? {TEXT['en']['confirm_delete']!r} : {TEXT['ko']['confirm_delete']!r})]")
-        reindex.click(panel.reindex, lang, [table, chosen, result], api_name="reindex", concurrency_id="index")
+        confirm = f"(names, lg, ok) => [names, lg, !(names && names.length) || confirm(lg === 'en' ? {TEXT['en']['confirm_delete']!r} : {TEXT['ko']['confirm_delete']!r})]"
+        changes = [
+            add.click(panel.add, [upload, lang], [table, chosen, result, upload], api_name="add_documents", concurrency_id="index"),
+            delete.click(panel.remove, [chosen, lang, confirmed], [table, chosen, result], api_name="remove_documents",
+                         concurrency_id="index", js=confirm),
+            reindex.click(panel.reindex, lang, [table, chosen, result], api_name="reindex", concurrency_id="index"),
+        ]
+        for change in changes:  # the prompt openings are prepared again: report it
+            change.then(lambda: gr.Timer(active=True), None, timer, queue=False, api_visibility="private")
 
         gr.api(ask, api_name="ask", time_limit=engine.settings.request_timeout,
                concurrency_id="answer", concurrency_limit=engine.settings.answer_slots)

@@ -59,3 +59,19 @@ def test_uploaded_pdf_is_searchable_and_cited_with_its_page(engine_copy):
         assert "1 removed" in message
         gone = client.predict("Who decoded the waggle dance of bees?", [], "", api_name="/ask")
         assert all(c["doc"] != "bees.pdf" for c in gone["retrieved"])
+
+
+def test_the_start_up_line_says_fetching_only_the_first_time(real_engine, tmp_path):
+    from dataclasses import replace
+
+    from assistant.engine import Engine
+    from assistant.ui import startup_status
+    from assistant.warmup import Startup
+
+    startup = Startup(real_engine)  # models cached, index built: everything is only loaded
+    assert startup.first_time == (False, False, False)
+    assert startup_status(startup, "ko") == "⏳ 준비 중 (1/3): 임베딩 모델 불러오는 중…"
+    fresh = Startup(Engine(replace(real_engine.settings, index_dir=tmp_path / "none", model_cache=tmp_path / "cache")))
+    assert fresh.first_time == (True, True, True)
+    fresh.stage = 1
+    assert startup_status(fresh, "en") == "⏳ Preparing (2/3): Building the index…"

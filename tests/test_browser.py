@@ -210,3 +210,22 @@ def test_the_chat_behaves_as_people_expect(engine_copy):
         assert dialogs and "삭제할까요" in dialogs[0]
         assert any(engine_copy.corpus_dir.iterdir())
         browser.close()
+
+
+def test_an_idle_page_stops_asking_the_server(engine_copy):
+    """Once start-up is done and nothing is being prepared, the page sends no requests."""
+    assert CHROMIUM, "chromium is required in CI (see .ci/run)"
+    from playwright.sync_api import sync_playwright
+
+    with launched_app(engine_copy, env={"ASSISTANT_PREPARED_OPENINGS": "0"}) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        requests: list[str] = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(url)
+        page.get_by_text("준비 완료", exact=False).first.wait_for(timeout=300_000)
+        page.wait_for_timeout(3000)
+        before = len(requests)
+        page.wait_for_timeout(10_000)
+        assert requests[before:] == []
+        browser.close()
