@@ -19,7 +19,7 @@ from assistant import openai_api
 from assistant.access import AccessError, authenticator, key_check, load_api_keys
 from assistant.config import Settings
 from assistant.engine import Engine
-from assistant.ui import build_app
+from assistant.ui import PHONE_CSS, build_app
 from assistant.warmup import Startup
 
 
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     blocks = build_app(engine, startup).queue(default_concurrency_limit=1, max_size=settings.queue_size)
     server = FastAPI()
     server.include_router(openai_api.router(engine, startup, key_check(args.host, keys), settings.queue_size, settings.request_timeout))
-    server = gr.mount_gradio_app(server, blocks, path="", auth=auth, max_file_size=f"{settings.max_file_mb}mb", show_error=True)
+    server = gr.mount_gradio_app(server, blocks, path="", auth=auth, max_file_size=f"{settings.max_file_mb}mb", show_error=True, css=PHONE_CSS)
     print(f"Running on http://{args.host}:{args.port} (chat at /, OpenAI-compatible API at /v1)", flush=True)
     uvicorn.run(server, host=args.host, port=args.port, log_level="warning")
     return 0

@@ -27,6 +27,7 @@ TEXT = {
         "language": "화면 언어",
         "chat": "대화",
         "placeholder": "질문을 입력하세요 (예: BERT는 누가 발표했나요?)",
+        "question": "질문",
         "send": "보내기",
         "stop": "중지",
         "new": "새 대화",
@@ -65,6 +66,7 @@ TEXT = {
         "language": "Interface language",
         "chat": "Chat",
         "placeholder": "Ask a question (e.g. Who released BERT?)",
+        "question": "Question",
         "send": "Send",
         "stop": "Stop",
         "new": "New chat",
@@ -107,6 +109,9 @@ EXAMPLES = [
     "What is RLHF used for?",
 ]
 
+
+# On a phone the chat shrinks so that the question box stays in view.
+PHONE_CSS = "@media (max-width: 640px) { #chat { height: 42vh !important; max-height: 42vh !important; } }"
 
 STAGES = {  # per start-up stage: (the first time, every other time)
     "ko": [("임베딩 모델 받는 중 (처음 한 번, 약 1.2 GB)", "임베딩 모델 불러오는 중"), ("색인 만드는 중", "색인 불러오는 중"),
@@ -433,14 +438,14 @@ def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
         title = gr.Markdown(t["title"])
         status = gr.Markdown(startup_status(startup, "ko"))
         with gr.Tab(t["chat"]) as chat_tab:
-            chatbot = gr.Chatbot(label=t["chat"], height=520, sanitize_html=True, group_consecutive_messages=False)
+            chatbot = gr.Chatbot(label=t["chat"], height=520, sanitize_html=True, group_consecutive_messages=False, elem_id="chat")
             with gr.Row():
-                box = gr.Textbox(placeholder=t["placeholder"], show_label=False, scale=8, max_lines=6)
+                box = gr.Textbox(label=t["question"], placeholder=t["placeholder"], show_label=False, scale=8, max_lines=6)
                 send = gr.Button(t["send"], variant="primary", scale=1)
                 stop = gr.Button(t["stop"], variant="secondary", interactive=False, scale=1)
             note = gr.Markdown("")  # questions waiting their turn, or why one was not sent
             new = gr.Button(t["new"], size="sm")
-            gr.Examples(EXAMPLES, inputs=box, label="예시 질문 · Example questions")
+            examples = gr.Examples(EXAMPLES, inputs=box, label="예시 질문 · Example questions")
         with gr.Tab(t["documents"]) as docs_tab:
             table = gr.Dataframe(headers=t["doc_headers"], label=t["doc_table"], interactive=False, datatype="str", wrap=True)
             upload = gr.File(file_count="multiple", file_types=sorted(SUPPORTED_SUFFIXES), label=t["upload"])
@@ -453,7 +458,7 @@ def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
 
         labelled = [
             (title, "value", "title"), (lang, "label", "language"), (chat_tab, "label", "chat"), (chatbot, "label", "chat"),
-            (box, "placeholder", "placeholder"), (send, "value", "send"), (stop, "value", "stop"), (new, "value", "new"),
+            (box, "placeholder", "placeholder"), (box, "label", "question"), (send, "value", "send"), (stop, "value", "stop"), (new, "value", "new"),
             (docs_tab, "label", "documents"), (table, "label", "doc_table"), (upload, "label", "upload"), (add, "value", "add"),
             (chosen, "label", "select"), (delete, "value", "delete"), (reindex, "value", "reindex"), (result, "label", "result"),
         ]
@@ -471,9 +476,14 @@ def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
         timer.tick(tick, inputs=lang, outputs=[status, timer], show_progress="hidden", api_visibility="private")
         lang.change(relabel, inputs=lang, outputs=[c for c, _, _ in labelled] + [status, table], api_visibility="private")
 
+        def pick(evt: gr.SelectData):
+            return EXAMPLES[evt.index if isinstance(evt.index, int) else evt.index[0]]
+
+        # An example question is sent as it is picked.
+        picked = examples.dataset.select(pick, None, box, queue=False, api_visibility="private")
         events = []
-        for trigger in (box.submit, send.click):
-            ev = trigger(add_user, [box, chatbot, lang], [box, chatbot, note, stop], queue=False, api_visibility="private").then(
+        for start in (box.submit, send.click, picked.then):
+            ev = start(add_user, [box, chatbot, lang], [box, chatbot, note, stop], queue=False, api_visibility="private").then(
                 respond, [chatbot, lang], [chatbot, note], time_limit=engine.settings.request_timeout,
                 concurrency_id="answer", concurrency_limit=engine.settings.answer_slots, api_visibility="private",
             )

@@ -229,3 +229,25 @@ def test_an_idle_page_stops_asking_the_server(engine_copy):
         page.wait_for_timeout(10_000)
         assert requests[before:] == []
         browser.close()
+
+
+def test_on_a_phone_the_question_box_is_in_view_and_examples_send(engine_copy):
+    """At 390x844 the question box is visible without scrolling; it is announced by its
+    name; an example question is sent when picked."""
+    assert CHROMIUM, "chromium is required in CI (see .ci/run)"
+    from playwright.sync_api import sync_playwright
+
+    with launched_app(engine_copy, env={"ASSISTANT_PREPARED_OPENINGS": "0"}) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.goto(url)
+        page.get_by_text("준비 완료", exact=False).first.wait_for(timeout=300_000)
+        box = page.get_by_role("textbox", name="질문")
+        place = box.bounding_box()
+        assert place["y"] + place["height"] <= 844, place
+        example = page.get_by_text("What is RLHF used for?", exact=True).first
+        example.scroll_into_view_if_needed()
+        example.click()
+        page.locator('[data-testid="user"]').first.wait_for(timeout=20_000)
+        assert page.locator('[data-testid="user"]').first.inner_text().strip() == "What is RLHF used for?"
+        browser.close()
