@@ -255,6 +255,10 @@ class Turns:
         with self._lock:
             return session in self._sessions
 
+    def claimed(self, session: str) -> bool:
+        with self._lock:
+            return self._sessions.get(session, {}).get("claimed", False)
+
     def waiting(self, session: str) -> list[str]:
         with self._lock:
             return list(self._sessions.get(session, {}).get("waiting", []))
@@ -353,15 +357,19 @@ def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
                 turns.end(session)
                 yield messages + [{"role": "assistant", "content": startup.error or t["not_ready"]}], ""
                 return
-        while True:
-            for messages in answer(messages, message_text(messages[-1]["content"]), lang):
-                yield messages, gr.skip()
-            following = turns.next(session)
-            if following is None:
-                yield gr.skip(), queue_markdown([], lang)
-                return
-            messages = messages + [{"role": "user", "content": following}]
-            yield messages, queue_markdown(turns.waiting(session), lang)
+        try:
+            while True:
+                for messages in answer(messages, message_text(messages[-1]["content"]), lang):
+                    yield messages, gr.skip()
+                following = turns.next(session)
+                if following is None:
+                    yield gr.skip(), queue_markdown([], lang)
+                    return
+                messages = messages + [{"role": "user", "content": following}]
+                yield messages, queue_markdown(turns.waiting(session), lang)
+        finally:  # stopped, timed out or failed: the session may ask again
+            if turns.busy(session) and turns.claimed(session):
+                turns.end(session)
 
     def answer(messages: list[dict], question: str, lang: str):
         """``messages`` with the answer to ``question`` (their last message, if the user's),

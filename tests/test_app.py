@@ -75,3 +75,17 @@ def test_the_start_up_line_says_fetching_only_the_first_time(real_engine, tmp_pa
     assert fresh.first_time == (True, True, True)
     fresh.stage = 1
     assert startup_status(fresh, "en") == "⏳ Preparing (2/3): Building the index…"
+
+
+def test_turns_answer_one_question_at_a_time_per_session():
+    from assistant.ui import Turns
+
+    turns = Turns()
+    assert turns.offer("a", "first") and turns.claim("a") and not turns.claim("a")
+    assert not turns.offer("a", "second") and not turns.offer("a", "third")
+    assert turns.offer("b", "other session") and turns.waiting("b") == []
+    assert turns.waiting("a") == ["second", "third"]
+    assert turns.next("a") == "second" and turns.next("a") == "third" and turns.next("a") is None
+    assert not turns.busy("a") and not turns.claim("a")  # idle: nothing kept
+    turns.end("b")
+    assert turns.offer("b", "again")

@@ -29,6 +29,7 @@ import base64
 import hashlib
 import json
 import math
+import re
 import time
 import zlib
 from collections import Counter
@@ -205,8 +206,9 @@ class MilvusStore:
         if previous is None and c.has_collection(self.name):
             raise IndexUnavailable(f"a Milvus collection named {self.name!r} is in the way of the index alias")
         (c.alter_alias if previous else c.create_alias)(collection, self.name)
+        ours = re.compile(rf"{re.escape(self.name)}_\d{{8}}_\d{{6}}_\d{{9}}")  # this index's full builds only
         for old in c.list_collections():
-            if old.startswith(f"{self.name}_") and old not in (collection, previous):
+            if ours.fullmatch(old) and old not in (collection, previous):
                 c.drop_collection(old)
         return version
 
