@@ -130,6 +130,7 @@ def test_the_chat_behaves_as_people_expect(engine_copy):
     assert CHROMIUM, "chromium is required in CI (see .ci/run)"
     from playwright.sync_api import sync_playwright
 
+    shutil.rmtree(engine_copy.index_dir)  # a first start: the index is built before the app is ready
     with launched_app(engine_copy) as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page()
