@@ -230,7 +230,7 @@ class Turns:
             if session in self._sessions:
                 self._sessions[session]["waiting"].append(question)
                 return False
-            self._sessions[session] = {"waiting": [], "claimed": False}
+            self._sessions[session] = {"waiting": [], "claimed": False, "stop": threading.Event()}
             return True
 
     def claim(self, session: str) -> bool:
@@ -266,6 +266,19 @@ class Turns:
     def end(self, session: str) -> None:
         with self._lock:
             self._sessions.pop(session, None)
+
+    def stop_event(self, session: str) -> threading.Event:
+        """Set by ``stop``: the answer being written ends where it is."""
+        with self._lock:
+            return self._sessions[session]["stop"]
+
+    def stop(self, session: str) -> None:
+        """End the answer being written; the questions waiting are dropped."""
+        with self._lock:
+            state = self._sessions.get(session)
+            if state:
+                state["waiting"].clear()
+                state["stop"].set()
 
 
 def queue_markdown(waiting: list[str], lang: str) -> str:
@@ -357,9 +370,10 @@ def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
                 turns.end(session)
                 yield messages + [{"role": "assistant", "content": startup.error or t["not_ready"]}], ""
                 return
+        stop = turns.stop_event(session)
         try:
             while True:
-                for messages in answer(messages, message_text(messages[-1]["content"]), lang):
+                for messages in answer(messages, message_text(messages[-1]["content"]), lang, stop):
                     yield messages, gr.skip()
                 following = turns.next(session)
                 if following is None:
@@ -367,19 +381,24 @@ def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
                     return
                 messages = messages + [{"role": "user", "content": following}]
                 yield messages, queue_markdown(turns.waiting(session), lang)
-        finally:  # stopped, timed out or failed: the session may ask again
+        finally:  # timed out or failed: the session may ask again
             if turns.busy(session) and turns.claimed(session):
                 turns.end(session)
 
-    def answer(messages: list[dict], question: str, lang: str):
+    def answer(messages: list[dict], question: str, lang: str, stop: threading.Event | None = None):
         """``messages`` with the answer to ``question`` (their last message, if the user's),
-        as the answer grows; an error bubble for a blank or over-long question."""
+        as the answer grows; an error bubble for a blank or over-long question. Once
+        ``stop`` is set, the text written so far is the answer, marked as stopped."""
         t = TEXT[lang]
         asked = bool(messages) and messages[-1]["role"] == "user"
         history = history_for_engine(messages[:-1] if asked else messages)
         found: list[Passage] = []
+        shown = ""
         try:
-            for text, done in engine.answer_stream(question, history, on_sources=found.extend):
+            for text, done in engine.answer_stream(question, history, stop=stop, on_sources=found.extend):
+                if stop is not None and stop.is_set():
+                    text, done = f"{shown}\n\n*{t['stopped']}*", None
+                shown = text
                 reply = [{"role": "assistant", "content": text or "…"}]
                 if done is not None and done.notice:
                     reply.insert(0, {"role": "assistant", "content": done.notice, "metadata": {"title": "ℹ️"}})
@@ -417,17 +436,16 @@ def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
         busy = turns.busy(request.session_hash)
         return gr.update(interactive=busy, variant="stop" if busy else "secondary")
 
-    def stopped(messages: list[dict], lang: str, request: gr.Request):
-        """Stop: the answer written so far is marked as stopped, the queue emptied."""
+    def halt(request: gr.Request):
+        """Stop: the answer being written ends where it is (marked so), waiting questions
+        are dropped."""
+        turns.stop(request.session_hash)
+        return "", gr.update(interactive=False, variant="secondary")
+
+    def clear(request: gr.Request):
+        """New chat: whatever was being answered is dropped with the conversation."""
         turns.end(request.session_hash)
-        messages = list(messages)
-        for i in range(len(messages) - 1, -1, -1):  # the answer to the last question (its Sources panel may follow)
-            if messages[i]["role"] == "user":
-                break
-            if not messages[i].get("metadata"):
-                messages[i] = {**messages[i], "content": f"{message_text(messages[i]['content'])}\n\n*{TEXT[lang]['stopped']}*"}
-                break
-        return messages, "", gr.update(interactive=False, variant="secondary")
+        return [], "", gr.update(interactive=False, variant="secondary")
 
     def ask(question: str, history: list[dict] | None = None, generator: str | None = None) -> dict:
         """Answer a question from the documents. `history`: earlier turns as
@@ -497,8 +515,8 @@ def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
             )
             ev.then(settle, None, stop, queue=False, api_visibility="private")
             events.append(ev)
-        stop.click(stopped, [chatbot, lang], [chatbot, note, stop], cancels=events, api_visibility="private")
-        new.click(stopped, [gr.State([]), lang], [chatbot, note, stop], cancels=events, api_visibility="private")
+        stop.click(halt, None, [note, stop], queue=False, api_visibility="private")
+        new.click(clear, None, [chatbot, note, stop], cancels=events, api_visibility="private")
         gr.api(chat, api_name="chat", time_limit=engine.settings.request_timeout,
                concurrency_id="answer", concurrency_limit=engine.settings.answer_slots)
 
