@@ -310,8 +310,7 @@ def check_index(engine, quick: bool, flags: str = "") -> list[Check]:
     if engine.settings.index_backend == "milvus":
         return check_milvus_index(engine, quick, flags)
     store, settings = engine.store, engine.settings
-    index_cmd = f"python -m assistant index{flags}"
-    full_cmd = f"python -m assistant index --full{flags}"
+    index_cmd, full_cmd = _index_commands(flags)
     checks: list[Check] = []
     name = f"index {store.root}"
     pointer = None
@@ -369,8 +368,7 @@ def check_milvus_index(engine, quick: bool, flags: str = "") -> list[Check]:
 
     store = engine.store
     name = f"index {store.name!r} in Milvus at {store.uri}"
-    index_cmd = f"python -m assistant index{flags}"
-    full_cmd = f"python -m assistant index --full{flags}"
+    index_cmd, full_cmd = _index_commands(flags)
     try:
         head = store.head()
     except Exception as exc:
@@ -408,8 +406,7 @@ def check_corpus(settings, manifest: dict | None, gen, quick: bool, flags: str =
     file index ``gen``, their text against its chunks)."""
     from .ingest import load_document, scan_corpus
 
-    index_cmd = f"python -m assistant index{flags}"
-    full_cmd = f"python -m assistant index --full{flags}"
+    index_cmd, full_cmd = _index_commands(flags)
     checks: list[Check] = []
     cname = f"corpus {settings.corpus_dir}"
     if not settings.corpus_dir.is_dir():
@@ -444,6 +441,11 @@ def check_corpus(settings, manifest: dict | None, gen, quick: bool, flags: str =
             checks.append(Check("unreadable documents", WARN, f"{len(unreadable)} file(s) cannot be indexed: {first}{more}",
                                 "fix or remove: " + " ".join(shlex.quote(str(files[d])) for d in unreadable)))
     return checks
+
+
+def _index_commands(flags: str) -> tuple[str, str]:
+    """The commands that bring the index up to date, and that rebuild it whole."""
+    return f"python -m assistant index{flags}", f"python -m assistant index --full{flags}"
 
 
 def _names(items: list[str], n: int = 3) -> str:

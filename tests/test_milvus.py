@@ -27,7 +27,7 @@ from assistant.index.milvus import UNIT, MilvusStore
 from assistant.index.search import HybridRetriever
 from assistant.index.store import IndexStore
 
-from .conftest import ESSAY, ROOT, FakeEmbedder
+from .conftest import ESSAY, ROOT, FakeEmbedder, free_port
 
 CONFIG = IndexConfig({"model": "fake", "files": {}}, ChunkingConfig(), 1.2, 0.75)
 QUERIES = ["트랜스포머 구조", "Bees make honey", "고양이와 강아지", "강화학습과 사람의 피드백", "Wasps", "새 문서의 마지막 문장"]
@@ -209,12 +209,6 @@ def test_killed_milvus_updates_leave_old_or_new_index(tmp_path, fake_embedder):
 # ---------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _reader() -> None:
     """``python -m tests.test_milvus --reader URI``: for each line read, the documents of
     the index as this process's engine sees it now."""
@@ -232,7 +226,7 @@ def test_an_update_is_seen_by_another_process_without_restart(tmp_path, fake_emb
     """Two processes on one Milvus server (``milvus-lite server``, the form replicas use):
     this one writes, a reader process with its own engine sees the update on its next
     search. (A milvus-lite file is opened by one process at a time.)"""
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(["milvus-lite", "server", "--data-dir", str(tmp_path / "server"), "--port", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     reader = None
@@ -304,7 +298,8 @@ def test_engine_on_milvus_finds_what_the_file_index_finds(real_engine, tmp_path)
     assert all(c.status == OK for c in found.values()), found
     store = engine.store
     head = store.head()  # as an update killed after its commit leaves it
-    store._write_head(store.name, {**head, "stale": ["20000101-000000-000000000:gone.txt"], "seq": head["seq"] + 1})
+    store._write_head(store.name, {**head, "stale": ["20000101-000000-000000000:gone.txt"], "seq": head["seq"] + 1},
+                      store._width(store.name))
     assert {c.name: c.status for c in check_index(engine, quick=True)}["index leftovers"] == WARN
     engine.build_index()
     assert store.head()["stale"] == [] and engine.search(questions[0])

@@ -146,7 +146,7 @@ class MilvusStore:
         self.client.delete(self.name, filter=f'kind == {PART} and doc_key != "{head["version"]}"')
         if head["stale"]:
             self._delete_keys(self.name, head["stale"])
-            self._write_head(self.name, {**head, "stale": [], "seq": head["seq"] + 1})
+            self._write_head(self.name, {**head, "stale": [], "seq": head["seq"] + 1}, self._width(self.name))
         return self.load()
 
     def _state(self, head: dict) -> dict:
@@ -168,20 +168,20 @@ class MilvusStore:
         collection = self.name
         new_keys = {doc_id: f"{version}:{doc_id}" for doc_id in update.fresh}
         gone = {d: old_docs[d]["key"] for d in old_docs if d in update.fresh or d not in update.order}
-        seq = head["seq"]
-        self._write_head(collection, {**head, "stale": sorted(new_keys.values()), "seq": seq + 1})
+        seq, width = head["seq"], self._width(collection)
+        self._write_head(collection, {**head, "stale": sorted(new_keys.values()), "seq": seq + 1}, width)
         stats = Stats.of(state)
         stats.remove(self._terms_of(collection, list(gone.values())))
-        for doc_id, rows in update.fresh.items():
+        for rows in update.fresh.values():
             stats.add(rows.terms)
         for doc_id, rows in update.fresh.items():
             self._insert_doc(collection, new_keys[doc_id], rows, stats)
-        self._finish_manifest(update, new_keys, old_docs)
-        parts = self._write_state(collection, version, update.manifest, stats)
-        self._write_head(collection, {"version": version, "parts": parts, "stale": sorted(gone.values()), "seq": seq + 2})
+        self._finish_manifest(update, new_keys)
+        parts = self._write_state(collection, version, update.manifest, stats, width)
+        self._write_head(collection, {"version": version, "parts": parts, "stale": sorted(gone.values()), "seq": seq + 2}, width)
         self._delete_keys(collection, list(gone.values()))
         self.client.delete(collection, filter=f'kind == {PART} and doc_key != "{version}"')
-        self._write_head(collection, {"version": version, "parts": parts, "stale": [], "seq": seq + 3})
+        self._write_head(collection, {"version": version, "parts": parts, "stale": [], "seq": seq + 3}, width)
         return version
 
     def _rebuild(self, update: Update, version: str) -> str:
@@ -197,9 +197,9 @@ class MilvusStore:
         keys = {doc_id: f"{version}:{doc_id}" for doc_id in update.fresh}
         for doc_id in update.order:
             self._insert_doc(collection, keys[doc_id], update.fresh[doc_id], stats)
-        self._finish_manifest(update, keys, {})
-        parts = self._write_state(collection, version, update.manifest, stats)
-        self._write_head(collection, {"version": version, "parts": parts, "stale": [], "seq": 0})
+        self._finish_manifest(update, keys)
+        parts = self._write_state(collection, version, update.manifest, stats, dim)
+        self._write_head(collection, {"version": version, "parts": parts, "stale": [], "seq": 0}, dim)
         self.client.flush(collection)
         c = self.client
         previous = c.describe_alias(self.name)["collection_name"] if self._has_alias() else None
@@ -263,7 +263,7 @@ class MilvusStore:
         if batch:
             self.client.insert(collection, batch)
 
-    def _finish_manifest(self, update: Update, keys: dict[str, str], old_docs: dict) -> None:
+    def _finish_manifest(self, update: Update, keys: dict[str, str]) -> None:
         documents = update.manifest["documents"]
         for doc_id in update.order:
             if doc_id in update.fresh:
@@ -274,24 +274,20 @@ class MilvusStore:
             "units": sum(documents[d]["units"] for d in update.order),
         }
 
-    def _write_state(self, collection: str, version: str, manifest: dict, stats: "Stats") -> int:
+    def _write_state(self, collection: str, version: str, manifest: dict, stats: "Stats", width: int) -> int:
         blob = base64.b64encode(zlib.compress(json.dumps({"manifest": manifest, **stats.to_dict()}, ensure_ascii=False).encode(), 6)).decode()
         pieces = [blob[i : i + PART_CHARS] for i in range(0, len(blob), PART_CHARS)] or [""]
-        dim = self.client.describe_collection(collection)
-        width = next(f["params"]["dim"] for f in dim["fields"] if f["name"] == "vector")
-        self.client.insert(collection, [
-            {"id": _row_id(f"part:{version}", i), "kind": PART, "doc_key": version, "chunk_key": "", "first": False,
-             "start": i, "end": i, "vector": [0.0] * int(width), "lexical": PLACEHOLDER, "data": piece}
-            for i, piece in enumerate(pieces)
-        ])
+        self.client.insert(collection, [_meta_row(_row_id(f"part:{version}", i), PART, version, i, piece, width)
+                                        for i, piece in enumerate(pieces)])
         return len(pieces)
 
-    def _write_head(self, collection: str, head: dict) -> None:
-        width = next(f["params"]["dim"] for f in self.client.describe_collection(collection)["fields"] if f["name"] == "vector")
-        self.client.upsert(collection, [{
-            "id": HEAD_ID, "kind": HEAD, "doc_key": "", "chunk_key": "", "first": False, "start": 0, "end": 0,
-            "vector": [0.0] * int(width), "lexical": PLACEHOLDER, "data": json.dumps(head),
-        }])
+    def _write_head(self, collection: str, head: dict, width: int) -> None:
+        self.client.upsert(collection, [_meta_row(HEAD_ID, HEAD, "", 0, json.dumps(head), width)])
+
+    def _width(self, collection: str) -> int:
+        """The collection's vector width (head and state rows carry a zero vector of it)."""
+        fields = self.client.describe_collection(collection)["fields"]
+        return int(next(f["params"]["dim"] for f in fields if f["name"] == "vector"))
 
     def _delete_keys(self, collection: str, keys: list[str]) -> None:
         for i in range(0, len(keys), QUERY_KEYS):
@@ -448,6 +444,12 @@ class Stats:
 
 class _PartsMissing(Exception):
     pass
+
+
+def _meta_row(row_id: int, kind: int, doc_key: str, position: int, data: str, width: int) -> dict:
+    """A head or state part row: no terms, a zero vector (searches filter them out by kind)."""
+    return {"id": row_id, "kind": kind, "doc_key": doc_key, "chunk_key": "", "first": False, "start": position,
+            "end": position, "vector": [0.0] * width, "lexical": PLACEHOLDER, "data": data}
 
 
 def _view_name(head: dict) -> str:
