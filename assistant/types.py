@@ -75,6 +75,12 @@ class Passage:
     highlight: tuple[int, int] | None = None  # source span of the best-matching sentence
     rank: int = 0
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "Passage":
+        """The passage ``to_dict`` wrote (as saved with a conversation)."""
+        chunk = Chunk(d["chunk_id"], d["doc"], d["paragraph"], d["start"], d["end"], d["text"], d["section"], d.get("page"))
+        return cls(chunk, d["score"], d.get("dense_score"), d.get("lexical_score"), tuple(d["highlight"]) if d.get("highlight") else None)
+
     def to_dict(self) -> dict:
         c = self.chunk
         return {
