@@ -4,6 +4,9 @@
     python bench/answers_unseen.py --part test          # read once, at the end of a round
     python bench/answers_unseen.py --part test --json   # every answer as a JSON line
 
+test2: the second test part, frozen 2026-12-03, read once (articles used by neither tune
+nor test; the same sampled counts and seed as the other parts).
+
 The articles of each part (split.json) come from ../shared/data (KorQuAD 1.0 dev public
 half, SQuAD 2.0 dev public part) and are written as one document each into
 .bench-cache/unseen-<part>/corpus. The set mixes questions sampled from the datasets
@@ -94,7 +97,7 @@ def build(part: str, work: Path) -> tuple[Path, Path] | None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("tune", "test"), required=True)
+    parser.add_argument("--part", choices=("tune", "test", "test2"), required=True)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--only", help="a regular expression over item ids: run only those")
     args = parser.parse_args()

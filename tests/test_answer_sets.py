@@ -3,6 +3,7 @@ documents, and the mix of kinds the evaluation reports on."""
 
 import json
 from collections import Counter
+from itertools import combinations
 from pathlib import Path
 
 import pytest
@@ -26,11 +27,12 @@ def test_essay_and_english_sets():
             assert (i["gold"] in docs) if i["answerable"] else (i["gold"] is None and not i["facts"]), (name, i["id"])
 
 
-@pytest.mark.parametrize("part, least", [("test", 30), ("tune", 16)])
+@pytest.mark.parametrize("part, least", [("test", 30), ("tune", 16), ("test2", 30)])
 def test_unseen_written_sets(part, least):
     split = json.loads((DATA / "unseen" / "split.json").read_text(encoding="utf-8"))
-    assert not set(split["korquad"]["test"]) & set(split["korquad"]["tune"])
-    assert not set(split["squad"]["test"]) & set(split["squad"]["tune"])
+    for source in ("korquad", "squad"):
+        for a, b in combinations(("tune", "test", "test2"), 2):
+            assert not set(split[source][a]) & set(split[source][b]), (source, a, b)
     items = load_items(DATA / "unseen" / f"written_{part}.jsonl")
     assert len({i["id"] for i in items}) == len(items)
     kinds = Counter(i["kind"] for i in items)
