@@ -15,9 +15,12 @@ import gradio as gr
 import uvicorn
 from fastapi import FastAPI
 
-from assistant import openai_api
-from assistant.access import AccessError, authenticator, key_check, load_api_keys
+from starlette.routing import Mount
+
+from assistant import openai_api, pages
+from assistant.access import AccessError, authenticator, key_check, load_api_keys, session_user
 from assistant.config import Settings
+from assistant.conversations import Conversations
 from assistant.engine import Engine
 from assistant.ui import PHONE_CSS, build_app
 from assistant.warmup import Startup
@@ -40,10 +43,13 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     engine = Engine(settings)
     startup = Startup(engine).start()
-    blocks = build_app(engine, startup).queue(default_concurrency_limit=1, max_size=settings.queue_size)
+    conversations = Conversations(settings.conversations_path)
+    blocks = build_app(engine, startup, conversations).queue(default_concurrency_limit=1, max_size=settings.queue_size)
     server = FastAPI()
     server.include_router(openai_api.router(engine, startup, key_check(args.host, keys), settings.queue_size, settings.request_timeout))
+    server.include_router(pages.router(engine, conversations, lambda request: session_user(gradio_app, request)))
     server = gr.mount_gradio_app(server, blocks, path="", auth=auth, max_file_size=f"{settings.max_file_mb}mb", show_error=True, css=PHONE_CSS)
+    gradio_app = next(r.app for r in server.routes if isinstance(r, Mount))  # holds the login sessions
     print(f"Running on http://{args.host}:{args.port} (chat at /, OpenAI-compatible API at /v1)", flush=True)
     uvicorn.run(server, host=args.host, port=args.port, log_level="warning")
     return 0

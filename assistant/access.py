@@ -11,6 +11,8 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from .conversations import LOCAL_USER
+
 ENV_USER = "ASSISTANT_AUTH_USER"
 ENV_PASSWORD = "ASSISTANT_AUTH_PASSWORD"
 ENV_FILE = "ASSISTANT_AUTH_FILE"
@@ -110,3 +112,13 @@ def key_check(host: str, keys: frozenset[str]) -> Callable[[str | None], bool]:
 
     return check
 
+
+
+def session_user(gradio_app, request) -> str | None:
+    """The user signed in to the mounted Gradio app by ``request``'s cookie; the one local
+    user when the app has no login; None when it has one and nobody is signed in."""
+    if gradio_app.auth is None:
+        return LOCAL_USER
+    cookies = request.cookies
+    token = cookies.get(f"access-token-{gradio_app.cookie_id}") or cookies.get(f"access-token-unsecure-{gradio_app.cookie_id}")
+    return gradio_app.tokens.get(token)

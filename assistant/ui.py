@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 import threading
 from datetime import datetime
 from collections.abc import Iterator
@@ -13,94 +14,17 @@ from pathlib import Path
 import gradio as gr
 
 from .answer.remote import GenerationError
+from .conversations import LOCAL_USER, ConversationError, Conversation, Conversations
 from .engine import Engine
 from .ingest import SUPPORTED_SUFFIXES, IngestError
 from .ingest.library import AddResult, LibraryError
+from .pages import source_href
 from .types import Answer, BuildReport, Passage
+from .ui_text import STAGES, TEXT
 from .warmup import Startup
 
 log = logging.getLogger(__name__)
 
-TEXT = {
-    "ko": {
-        "title": "## 문서 기반 질의응답\n문서에 근거해 답하고, 사용한 문단을 출처로 보여 줍니다. 한국어나 영어로 물어보세요.",
-        "language": "화면 언어",
-        "chat": "대화",
-        "placeholder": "질문을 입력하세요 (예: BERT는 누가 발표했나요?)",
-        "question": "질문",
-        "send": "보내기",
-        "stop": "중지",
-        "new": "새 대화",
-        "sources": "출처",
-        "cited": "인용됨",
-        "paragraph": "문단",
-        "page": "쪽",
-        "preparing": "준비 중",
-        "ready": "준비 완료",
-        "warming": "빠른 답변 준비 중",
-        "failed": "준비 실패",
-        "not_ready": "아직 준비 중입니다. 잠시 후 다시 시도해 주세요.",
-        "waiting_ready": "준비가 끝나는 대로 답합니다…",
-        "stopped": "⏹ 중지됨",
-        "too_long": "질문이 너무 깁니다: {n}자 (최대 {limit}자). 줄여서 다시 보내 주세요.",
-        "queued": "대기 중인 질문",
-        "confirm_delete": "고른 문서를 삭제할까요? 색인에서도 빠집니다.",
-        "cancelled": "삭제를 취소했습니다.",
-        "error": "오류",
-        "documents": "문서",
-        "doc_table": "색인된 문서",
-        "doc_headers": ["이름", "형식", "크기", "청크", "색인 시각", "상태"],
-        "status": {"indexed": "색인됨", "pending": "색인 대기", "skipped": "건너뜀"},
-        "upload": "파일 올리기 (여러 개 가능: .txt .md .html .pdf .docx .hwpx .hwp, 스캔·이미지는 OCR)",
-        "add": "추가하고 색인",
-        "select": "삭제할 문서",
-        "delete": "삭제",
-        "reindex": "다시 색인",
-        "indexing": "색인 중",
-        "no_files": "올릴 파일을 고르세요.",
-        "nothing_selected": "삭제할 문서를 고르세요.",
-        "result": "결과",
-    },
-    "en": {
-        "title": "## Document Q&A\nAnswers grounded in the documents, with the paragraphs they used as sources. Ask in Korean or English.",
-        "language": "Interface language",
-        "chat": "Chat",
-        "placeholder": "Ask a question (e.g. Who released BERT?)",
-        "question": "Question",
-        "send": "Send",
-        "stop": "Stop",
-        "new": "New chat",
-        "sources": "Sources",
-        "cited": "cited",
-        "paragraph": "paragraph",
-        "page": "page",
-        "preparing": "Preparing",
-        "ready": "Ready",
-        "warming": "preparing faster answers",
-        "failed": "Start-up failed",
-        "not_ready": "Still getting ready. Please try again in a moment.",
-        "waiting_ready": "Answering as soon as start-up is done…",
-        "stopped": "⏹ stopped",
-        "too_long": "The question is too long: {n} characters (at most {limit}). Please shorten it and send it again.",
-        "queued": "Waiting questions",
-        "confirm_delete": "Delete the chosen documents? They also leave the index.",
-        "cancelled": "Deletion cancelled.",
-        "error": "Error",
-        "documents": "Documents",
-        "doc_table": "Indexed documents",
-        "doc_headers": ["Name", "Type", "Size", "Chunks", "Indexed at", "Status"],
-        "status": {"indexed": "indexed", "pending": "waiting to be indexed", "skipped": "skipped"},
-        "upload": "Upload files (several at once: .txt .md .html .pdf .docx .hwpx .hwp; scans and images via OCR)",
-        "add": "Add and index",
-        "select": "Documents to delete",
-        "delete": "Delete",
-        "reindex": "Re-index",
-        "indexing": "Indexing",
-        "no_files": "Choose files to upload.",
-        "nothing_selected": "Choose documents to delete.",
-        "result": "Result",
-    },
-}
 LANG_CHOICES = [("한국어", "ko"), ("English", "en")]
 EXAMPLES = [
     "Transformer 구조는 어떤 논문에서 소개되었나요?",
@@ -112,14 +36,6 @@ EXAMPLES = [
 
 # On a phone the chat shrinks so that the question box stays in view.
 PHONE_CSS = "@media (max-width: 640px) { #chat { height: 42vh !important; max-height: 42vh !important; } }"
-
-STAGES = {  # per start-up stage: (the first time, every other time)
-    "ko": [("임베딩 모델 받는 중 (처음 한 번, 약 1.2 GB)", "임베딩 모델 불러오는 중"), ("색인 만드는 중", "색인 불러오는 중"),
-           ("언어 모델 받는 중 (처음 한 번, 약 1.1 GB)", "언어 모델 불러오는 중")],
-    "en": [("Fetching the embedding model (first run only, about 1.2 GB)", "Loading the embedding model"),
-           ("Building the index", "Loading the index"),
-           ("Fetching the language model (first run only, about 1.1 GB)", "Loading the language model")],
-}
 
 
 def startup_status(startup: Startup, lang: str) -> str:
@@ -138,7 +54,8 @@ def startup_status(startup: Startup, lang: str) -> str:
 
 def sources_markdown(passages: list[Passage], cited: set[int], lang: str) -> str:
     """The passages the answer may cite, numbered as its markers are, escaped, each with its
-    best-matching sentence highlighted; the ones the answer cites are marked."""
+    best-matching sentence highlighted and a link to it in its document; the ones the
+    answer cites are marked."""
     t = TEXT[lang]
     parts = []
     for n, passage in enumerate(passages, 1):
@@ -151,19 +68,37 @@ def sources_markdown(passages: list[Passage], cited: set[int], lang: str) -> str
             body = html.escape(text)
         head = html.escape(f"[{n}] {ch.location(t['paragraph'], t['page'])} · {ch.section}")
         mark = f" · {t['cited']}" if n in cited else ""
-        parts.append(f"<p><b>{head}</b>{mark}<br>{body}</p>")
+        href = html.escape(source_href(passage, lang))
+        parts.append(f'<p><a href="{href}" target="_blank" rel="noopener noreferrer"><b>{head}</b></a>{mark}<br>{body}</p>')
     return "\n".join(parts)
 
 
-def sources_message(passages: list[Passage], answer: Answer | None, lang: str) -> dict:
+def sources_message(passages: list[Passage], cited: set[int], lang: str) -> dict:
     """The collapsed Sources panel under an answer: shown once the passages are found,
     before the answer, and kept after a refusal."""
-    cited = {c.n for c in answer.citations} if answer else set()
     return {
         "role": "assistant",
         "content": sources_markdown(passages, cited, lang),
         "metadata": {"title": f"📚 {TEXT[lang]['sources']} ({len(passages)})", "status": "done"},
     }
+
+
+_MARKER = re.compile(r"\[(\d+)\]")
+_LINKED = re.compile(r"\[\[(\d+)\]\]\([^)\s]*\)")
+
+
+def linked(text: str, passages: list[Passage], lang: str) -> str:
+    """An answer's ``[n]`` markers as links to the passages they name."""
+    def link(m: re.Match) -> str:
+        n = int(m.group(1))
+        return f"[[{n}]]({source_href(passages[n - 1], lang)})" if 1 <= n <= len(passages) else m.group(0)
+
+    return _MARKER.sub(link, text)
+
+
+def unlinked(text: str) -> str:
+    """``linked`` undone: the answer as the engine wrote it."""
+    return _LINKED.sub(r"[\1]", text)
 
 
 def message_text(content) -> str:
@@ -180,7 +115,7 @@ def message_text(content) -> str:
 def history_for_engine(messages: list[dict]) -> list[dict]:
     """Plain user/assistant turns (source panels left out)."""
     return [
-        {"role": m["role"], "content": message_text(m.get("content"))}
+        {"role": m["role"], "content": unlinked(message_text(m.get("content")))}
         for m in messages
         if not m.get("metadata") and m.get("role") in ("user", "assistant") and message_text(m.get("content"))
     ]
@@ -351,62 +286,98 @@ class DocumentsPanel:
         return self._run(lang, lambda: report_text([], self.engine.build_index(progress=self._progress(progress, lang))))
 
 
-def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
+def conversation_messages(conv: Conversation, lang: str) -> list[dict]:
+    """A saved conversation as the chat showed it: questions, answers with their linked
+    markers, and each answer's Sources panel."""
+    out = []
+    for turn in conv.turns:
+        quoted = [Passage.from_dict(d) for d in turn.record.get("quoted", [])]
+        out += [{"role": "user", "content": turn.question}, {"role": "assistant", "content": linked(turn.answer, quoted, lang) or "…"}]
+        if quoted:
+            out.append(sources_message(quoted, {c["n"] for c in turn.record.get("citations", [])}, lang))
+    return out
+
+
+def user_of(request: gr.Request) -> str:
+    """Whose conversations a request may touch: the signed-in user, or the one local user."""
+    return request.username or LOCAL_USER
+
+
+def build_app(engine: Engine, startup: Startup | None = None, conversations: Conversations | None = None) -> gr.Blocks:
     startup = startup or Startup(engine).start()
+    conversations = conversations or Conversations(engine.settings.conversations_path)
     panel = DocumentsPanel(engine, startup)
     turns = Turns()
 
-    def respond(messages: list[dict], lang: str, request: gr.Request):
+    def respond(messages: list[dict], lang: str, current: str | None, request: gr.Request):
         """Answer the question just put into the chat, then each question sent meanwhile, in
-        turn. A send that was queued, blank or refused leaves the chat as it is."""
-        session = request.session_hash
+        turn, saving each turn to the conversation (started by the first). A send that was
+        queued, blank or refused leaves the chat as it is."""
+        session, user = request.session_hash, user_of(request)
         if not turns.claim(session):
-            yield gr.skip(), gr.skip()
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
         t = TEXT[lang]
         if not startup.ready.is_set():  # asked during start-up: answered once ready
-            yield messages + [{"role": "assistant", "content": t["waiting_ready"]}], gr.skip()
+            yield messages + [{"role": "assistant", "content": t["waiting_ready"]}], gr.skip(), gr.skip(), gr.skip()
             if not startup.wait():
                 turns.end(session)
-                yield messages + [{"role": "assistant", "content": startup.error or t["not_ready"]}], ""
+                yield messages + [{"role": "assistant", "content": startup.error or t["not_ready"]}], "", gr.skip(), gr.skip()
                 return
         stop = turns.stop_event(session)
         try:
             while True:
-                for messages in answer(messages, message_text(messages[-1]["content"]), lang, stop):
-                    yield messages, gr.skip()
+                question = message_text(messages[-1]["content"])
+                saved = None
+                for messages, saved in answer(messages, question, lang, stop):
+                    yield messages, gr.skip(), gr.skip(), gr.skip()
+                if saved is not None:
+                    try:
+                        current = current or conversations.start(user, question)
+                        conversations.add_turn(user, current, question, *saved)
+                    except ConversationError:  # deleted meanwhile: this turn starts a new one
+                        current = conversations.start(user, question)
+                        conversations.add_turn(user, current, question, *saved)
+                    yield gr.skip(), gr.skip(), current, listing(user, current, lang)
                 following = turns.next(session)
                 if following is None:
-                    yield gr.skip(), queue_markdown([], lang)
+                    yield gr.skip(), queue_markdown([], lang), gr.skip(), gr.skip()
                     return
                 messages = messages + [{"role": "user", "content": following}]
-                yield messages, queue_markdown(turns.waiting(session), lang)
+                yield messages, queue_markdown(turns.waiting(session), lang), gr.skip(), gr.skip()
         finally:  # timed out or failed: the session may ask again
             if turns.busy(session) and turns.claimed(session):
                 turns.end(session)
 
     def answer(messages: list[dict], question: str, lang: str, stop: threading.Event | None = None):
-        """``messages`` with the answer to ``question`` (their last message, if the user's),
-        as the answer grows; an error bubble for a blank or over-long question. Once
-        ``stop`` is set, the text written so far is the answer, marked as stopped."""
+        """``(messages with the answer to question, None)`` as the answer grows (the
+        question is their last message, if the user's), then ``(messages, turn)`` with what
+        to save: the answer as shown, its record, and whether it was stopped. An error bubble
+        for a blank or over-long question (nothing to save). Once ``stop`` is set, the text
+        written so far is the answer, marked as stopped."""
         t = TEXT[lang]
         asked = bool(messages) and messages[-1]["role"] == "user"
         history = history_for_engine(messages[:-1] if asked else messages)
         found: list[Passage] = []
-        shown = ""
+        shown, done, stopped = "", None, False
         try:
             for text, done in engine.answer_stream(question, history, stop=stop, on_sources=found.extend):
                 if stop is not None and stop.is_set():
-                    text, done = f"{shown}\n\n*{t['stopped']}*", None
+                    shown = shown if stopped else f"{shown}\n\n*{t['stopped']}*"
+                    text, done, stopped = shown, None, True
                 shown = text
-                reply = [{"role": "assistant", "content": text or "…"}]
+                reply = [{"role": "assistant", "content": linked(text, found, lang) or "…"}]
                 if done is not None and done.notice:
                     reply.insert(0, {"role": "assistant", "content": done.notice, "metadata": {"title": "ℹ️"}})
                 if found:
-                    reply.append(sources_message(found, done, lang))
-                yield messages + reply
+                    reply.append(sources_message(found, {c.n for c in done.citations} if done else set(), lang))
+                yield messages + reply, None
         except (ValueError, GenerationError) as exc:  # blank or over-long question; generation server down
-            yield messages + [{"role": "assistant", "content": f"{t['error']}: {exc}"}]
+            yield messages + [{"role": "assistant", "content": f"{t['error']}: {exc}"}], None
+            return
+        if done is not None or stopped:
+            record = {**(done.to_dict() if done else {}), "quoted": [p.to_dict() for p in found]}
+            yield messages + reply, (shown, record, stopped)
 
     def chat(messages: list[dict], lang: str) -> Iterator[list[dict]]:
         """One chat turn over the API: Gradio messages in (the question last), the same
@@ -414,7 +385,13 @@ def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
         if not startup.wait():
             raise gr.Error(startup.error or TEXT["en"]["not_ready"])
         question = message_text(messages[-1]["content"]) if messages and messages[-1]["role"] == "user" else ""
-        yield from answer(messages, question, lang)
+        for shown, _ in answer(messages, question, lang):
+            yield shown
+
+    def listing(user: str, current: str | None, lang: str):
+        """The sidebar's list of the user's conversations, newest first."""
+        saved = conversations.list(user)
+        return gr.update(choices=[(c.title, c.id) for c in saved], value=current, info="" if saved else TEXT[lang]["no_conversations"])
 
     def add_user(text: str, messages: list[dict], lang: str, request: gr.Request):
         """Put a sent question into the chat, or, while an answer is being written, into the
@@ -443,9 +420,69 @@ def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
         return "", gr.update(interactive=False, variant="secondary")
 
     def clear(request: gr.Request):
-        """New chat: whatever was being answered is dropped with the conversation."""
+        """New chat: whatever was being answered is dropped; the next question starts a new
+        saved conversation."""
         turns.end(request.session_hash)
-        return [], "", gr.update(interactive=False, variant="secondary")
+        return [], "", gr.update(interactive=False, variant="secondary"), None, gr.update(value=None), "", ""
+
+    def owned(request: gr.Request, lang: str, action):
+        try:
+            return action(user_of(request))
+        except ConversationError:
+            raise gr.Error(TEXT[lang]["no_conversation"]) from None
+
+    def export_link(cid: str | None, lang: str) -> str:
+        return f"[⬇️ {TEXT[lang]['export']}](/conversations/{cid}.md?lang={lang})" if cid else ""
+
+    def reopen(cid: str | None, lang: str, request: gr.Request):
+        """Show a saved conversation; the next question continues it."""
+        turns.end(request.session_hash)
+        if not cid:
+            return [], "", gr.update(interactive=False, variant="secondary"), None, "", ""
+        conv = owned(request, lang, lambda user: conversations.get(user, cid))
+        return conversation_messages(conv, lang), "", gr.update(interactive=False, variant="secondary"), cid, conv.title, export_link(cid, lang)
+
+    def rename(cid: str | None, name: str, lang: str, request: gr.Request):
+        if not cid:
+            return gr.skip()
+        try:
+            owned(request, lang, lambda user: conversations.rename(user, cid, name))
+        except ValueError as exc:
+            raise gr.Error(str(exc)) from None
+        return listing(user_of(request), cid, lang)
+
+    def forget(cid: str | None, lang: str, confirmed: bool, request: gr.Request):
+        """Delete the conversation shown (once the user confirmed it)."""
+        if not cid or not confirmed:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        turns.end(request.session_hash)
+        owned(request, lang, lambda user: conversations.delete(user, cid))
+        return [], None, listing(user_of(request), None, lang), "", ""
+
+    # The same operations for API clients, on conversation ids.
+    def saved_conversations(request: gr.Request) -> list[dict]:
+        """The signed-in user's saved conversations, newest first: `id`, `title`,
+        `created`, `updated` (Unix seconds)."""
+        return [{"id": c.id, "title": c.title, "created": c.created, "updated": c.updated} for c in conversations.list(user_of(request))]
+
+    def saved_conversation(cid: str, request: gr.Request) -> dict:
+        """One saved conversation with its turns (question, answer, record: the answer's
+        citations, retrieved passages, timings and refusal)."""
+        conv = owned(request, "en", lambda user: conversations.get(user, cid))
+        return {"id": conv.id, "title": conv.title, "turns": [{"n": t.n, "question": t.question, "answer": t.answer, "stopped": t.stopped, "record": t.record} for t in conv.turns]}
+
+    def rename_conversation(cid: str, title: str, request: gr.Request) -> str:
+        """Rename a saved conversation; its new title."""
+        try:
+            owned(request, "en", lambda user: conversations.rename(user, cid, title))
+        except ValueError as exc:
+            raise gr.Error(str(exc)) from None
+        return conversations.get(user_of(request), cid).title
+
+    def delete_conversation(cid: str, request: gr.Request) -> str:
+        """Delete a saved conversation; its id."""
+        owned(request, "en", lambda user: conversations.delete(user, cid))
+        return cid
 
     def ask(question: str, history: list[dict] | None = None, generator: str | None = None) -> dict:
         """Answer a question from the documents. `history`: earlier turns as
@@ -463,6 +500,15 @@ def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
         lang = gr.Radio(LANG_CHOICES, value="ko", label=t["language"])
         title = gr.Markdown(t["title"])
         status = gr.Markdown(startup_status(startup, "ko"))
+        current = gr.State(None)  # the saved conversation shown, once it has a turn
+        with gr.Sidebar(label=t["conversations"], open=False) as sidebar:
+            new = gr.Button(t["new"], size="sm")
+            saved = gr.Radio(choices=[], value=None, label=t["conversations"], info=t["no_conversations"])
+            with gr.Row():
+                chat_name = gr.Textbox(label=t["rename_to"], max_lines=1, scale=3)
+                rename_btn = gr.Button(t["rename"], size="sm", scale=1)
+            export = gr.Markdown("")
+            forget_btn = gr.Button(t["delete_chat"], size="sm", variant="stop")
         with gr.Tab(t["chat"]) as chat_tab:
             chatbot = gr.Chatbot(label=t["chat"], height=520, sanitize_html=True, group_consecutive_messages=False, elem_id="chat")
             with gr.Row():
@@ -470,7 +516,6 @@ def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
                 send = gr.Button(t["send"], variant="primary", scale=1)
                 stop = gr.Button(t["stop"], variant="secondary", interactive=False, scale=1)
             note = gr.Markdown("")  # questions waiting their turn, or why one was not sent
-            new = gr.Button(t["new"], size="sm")
             examples = gr.Examples(EXAMPLES, inputs=box, label="예시 질문 · Example questions")
         with gr.Tab(t["documents"]) as docs_tab:
             table = gr.Dataframe(headers=t["doc_headers"], label=t["doc_table"], interactive=False, datatype="str", wrap=True)
@@ -485,6 +530,7 @@ def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
         labelled = [
             (title, "value", "title"), (lang, "label", "language"), (chat_tab, "label", "chat"), (chatbot, "label", "chat"),
             (box, "placeholder", "placeholder"), (box, "label", "question"), (send, "value", "send"), (stop, "value", "stop"), (new, "value", "new"),
+            (saved, "label", "conversations"), (chat_name, "label", "rename_to"), (rename_btn, "value", "rename"), (forget_btn, "value", "delete_chat"),
             (docs_tab, "label", "documents"), (table, "label", "doc_table"), (upload, "label", "upload"), (add, "value", "add"),
             (chosen, "label", "select"), (delete, "value", "delete"), (reindex, "value", "reindex"), (result, "label", "result"),
         ]
@@ -510,13 +556,31 @@ def build_app(engine: Engine, startup: Startup | None = None) -> gr.Blocks:
         events = []
         for start in (box.submit, send.click, picked.then):
             ev = start(add_user, [box, chatbot, lang], [box, chatbot, note, stop], queue=False, api_visibility="private").then(
-                respond, [chatbot, lang], [chatbot, note], time_limit=engine.settings.request_timeout,
+                respond, [chatbot, lang, current], [chatbot, note, current, saved], time_limit=engine.settings.request_timeout,
                 concurrency_id="answer", concurrency_limit=engine.settings.answer_slots, api_visibility="private",
             )
             ev.then(settle, None, stop, queue=False, api_visibility="private")
             events.append(ev)
         stop.click(halt, None, [note, stop], queue=False, api_visibility="private")
-        new.click(clear, None, [chatbot, note, stop], cancels=events, api_visibility="private")
+        new.click(clear, None, [chatbot, note, stop, current, saved, chat_name, export], cancels=events, api_visibility="private")
+        # .input, not .change: the list also changes when a first turn saves a conversation.
+        saved.input(reopen, [saved, lang], [chatbot, note, stop, current, chat_name, export], cancels=events, api_visibility="private")
+        rename_btn.click(rename, [current, chat_name, lang], saved, api_visibility="private")
+        chat_name.submit(rename, [current, chat_name, lang], saved, api_visibility="private")
+        sure = gr.Checkbox(value=True, visible=False)
+        ask_sure = f"(cid, lg, ok) => [cid, lg, !cid || confirm(lg === 'en' ? {TEXT['en']['confirm_delete_chat']!r} : {TEXT['ko']['confirm_delete_chat']!r})]"
+        forget_btn.click(forget, [current, lang, sure], [chatbot, current, saved, chat_name, export], js=ask_sure,
+                         cancels=events, api_visibility="private")
+        def listed(lg: str, wide: bool, request: gr.Request):
+            """The user's conversations; the list is open where there is room for it."""
+            return listing(user_of(request), None, lg), gr.Sidebar(open=bool(wide))
+
+        wide = gr.Checkbox(value=False, visible=False)
+        app.load(listed, [lang, wide], [saved, sidebar], js="(lg) => [lg, window.innerWidth > 900]", api_visibility="private")
+        current.change(export_link, [current, lang], export, api_visibility="private")
+        for fn, name in ((saved_conversations, "conversations"), (saved_conversation, "conversation"),
+                         (rename_conversation, "rename_conversation"), (delete_conversation, "delete_conversation")):
+            gr.api(fn, api_name=name)
         gr.api(chat, api_name="chat", time_limit=engine.settings.request_timeout,
                concurrency_id="answer", concurrency_limit=engine.settings.answer_slots)
 

@@ -86,32 +86,48 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def start_app(settings, *args: str, env: dict | None = None, host: str = "127.0.0.1", out=subprocess.DEVNULL) -> tuple[subprocess.Popen, str]:
+    """Start ``app.py`` on a free port over ``settings``' corpus and index; the process and
+    its URL once it accepts connections."""
+    port = free_port()
+    full_env = {**os.environ, **(env or {}),
+                "ASSISTANT_CORPUS_DIR": str(settings.corpus_dir), "ASSISTANT_INDEX_DIR": str(settings.index_dir)}
+    proc = subprocess.Popen([sys.executable, "app.py", "--host", host, "--port", str(port), *args], cwd=ROOT, env=full_env,
+                            stdout=out, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return proc, f"http://127.0.0.1:{port}/"
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"app did not start (exit {proc.poll()})")
+            time.sleep(0.5)
+
+
+def stop_app(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 @contextmanager
 def launched_app(settings, *args: str, env: dict | None = None, host: str = "127.0.0.1", log: Path | None = None):
     """Run ``app.py`` on a free port over ``settings``' corpus and index; yield its URL once
     it accepts connections. Output goes to ``log`` (read it to check what was logged)."""
-    port = free_port()
-    full_env = {**os.environ, **(env or {}),
-                "ASSISTANT_CORPUS_DIR": str(settings.corpus_dir), "ASSISTANT_INDEX_DIR": str(settings.index_dir)}
     out = open(log, "w") if log else subprocess.DEVNULL
-    proc = subprocess.Popen([sys.executable, "app.py", "--host", host, "--port", str(port), *args], cwd=ROOT, env=full_env,
-                            stdout=out, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"app did not start (exit {proc.poll()}): {log.read_text()[-2000:] if log else ''}")
-                time.sleep(0.5)
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        proc.terminate()
         try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            proc, url = start_app(settings, *args, env=env, host=host, out=out)
+        except RuntimeError as exc:
+            pytest.fail(f"{exc}: {log.read_text()[-2000:] if log else ''}")
+        try:
+            yield url
+        finally:
+            stop_app(proc)
+    finally:
         if log:
             out.close()
