@@ -28,7 +28,7 @@ def _default_cache() -> Path:
 class Settings:
     corpus_dir: Path = PROJECT_ROOT / "corpus"
     index_dir: Path = PROJECT_ROOT / "index"
-    data_dir: Path | None = None  # saved conversations; None: a "data" folder beside index_dir
+    data_dir: Path | None = None  # saved conversations, prepared answer states; None: a "data" folder beside index_dir
     model_cache: Path = field(default_factory=_default_cache)
 
     # Models are named by Hugging Face id (resolved via the built-in transport when the
@@ -136,9 +136,13 @@ class Settings:
         return self.excerpt_chars, self.excerpt_chars_other
 
     @property
+    def data_folder(self) -> Path:
+        return self.data_dir or self.index_dir.parent / "data"
+
+    @property
     def conversations_path(self) -> Path:
         """The SQLite file of saved conversations."""
-        return (self.data_dir or self.index_dir.parent / "data") / "conversations.sqlite3"
+        return self.data_folder / "conversations.sqlite3"
 
     @property
     def answer_slots(self) -> int:

@@ -79,3 +79,38 @@ def test_background_work_waits_while_a_question_is_answered():
     gen._idle()
     assert time.perf_counter() - started > 0.15 and gen._waiting == 0
     answering.join()
+
+
+def test_states_kept_in_a_folder_are_held_by_the_next_process(tmp_path):
+    """Each added state is written to the folder; a new cache over it holds them without
+    adding them again; a round deletes the files of what it dropped; a torn or unreadable
+    file is removed, not loaded."""
+    first = PreparedPrompts(10_000, tmp_path)
+    first.start_round()
+    first.add(fake_state([1, 2, 3]))
+    first.add(fake_state([4, 5]))
+    first.end_round()
+    assert len(list(tmp_path.glob("*.npz"))) == 2
+    (tmp_path / "broken.npz").write_bytes(b"not a state")
+    (tmp_path / "torn.part.npz").write_bytes(b"half")
+
+    second = PreparedPrompts(10_000, tmp_path)
+    assert len(second) == 2 and restored(second, [1, 2, 3, 9]) == [1, 2, 3]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(first._file(k).name for k in ((1, 2, 3), (4, 5)))
+    second.start_round()
+    second.add(fake_state([4, 5]))
+    second.end_round()
+    assert [p.name for p in tmp_path.iterdir()] == [second._file((4, 5)).name]
+    assert len(PreparedPrompts(150, tmp_path)) == 1
+    assert len(PreparedPrompts(50, tmp_path)) == 0  # over the capacity: not held
+
+
+def test_a_held_state_that_read_an_opening_is_kept_without_reading_it_again():
+    cache = PreparedPrompts(10_000)
+    cache.start_round()
+    cache.add(fake_state([1, 2, 3, 4]))
+    cache.end_round()
+    cache.start_round()
+    assert cache.keep([1, 2, 3]) and not cache.keep([1, 2, 5])
+    cache.end_round()
+    assert len(cache) == 1

@@ -14,6 +14,7 @@ shared by two generations at once.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import os
 import re
@@ -120,6 +121,7 @@ class LlamaGenerator(Generator):
 
     def __init__(self, path: Path, model: str, settings: Settings):
         super().__init__()
+        import llama_cpp
         from llama_cpp import Llama
 
         from .prepared import PreparedPrompts
@@ -132,7 +134,10 @@ class LlamaGenerator(Generator):
             n_batch=settings.llama_batch,
             verbose=False,
         )
-        self.prepared = PreparedPrompts(settings.prepared_mb * 1024 * 1024)
+        # States are kept on disk per model file, llama.cpp version and context shape.
+        shape = f"{path.name}:{path.stat().st_size}:{llama_cpp.__version__}:{settings.llama_context}:{settings.llama_batch}"
+        folder = settings.data_folder / "prepared" / hashlib.sha256(shape.encode()).hexdigest()[:16]
+        self.prepared = PreparedPrompts(settings.prepared_mb * 1024 * 1024, folder)
 
     def prepare(self, openings: list[list[dict]], progress=None) -> int:
         """Read each opening and keep its llama.cpp state (``prepared``), one at a time
@@ -141,12 +146,15 @@ class LlamaGenerator(Generator):
         for n, messages in enumerate(openings, 1):
             self._idle()
             with self._lock:
-                if self.prepared.full:
+                if self.prepared.keep(self.prompt_tokens(messages)):
+                    pass
+                elif self.prepared.full:
                     log.warning("prepared prompts: capacity reached after %d of %d openings", n - 1, len(openings))
                     break
-                for _ in self._complete(messages, max_tokens=1):
-                    pass
-                self.prepared.add(self.llm.save_state())
+                else:
+                    for _ in self._complete(messages, max_tokens=1):
+                        pass
+                    self.prepared.add(self.llm.save_state())
             if progress:
                 progress(n, len(openings))
         with self._lock:

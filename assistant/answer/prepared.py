@@ -10,13 +10,24 @@ there on: the other passages and the question.
 Before a prompt is read, the state with the longest common prefix is restored when that
 covers more than what the context already holds; llama-cpp-python then reads only the
 tokens after the common prefix. The result is the same computation, not an approximation.
+
+Given a folder, each state is also written there (one file per opening, replaced
+atomically) and the folder's states are held again when the next process starts, so a
+restart re-reads no opening; a round deletes the files of the openings it dropped.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
+import numpy as np
 from llama_cpp.llama import Llama, LlamaState
+
+log = logging.getLogger(__name__)
 
 
 class PreparedPrompts:
@@ -24,11 +35,14 @@ class PreparedPrompts:
     ``end_round``) keeps what it added and drops the rest (openings of passages that are
     gone); adding an opening already held costs a restore and a few tokens."""
 
-    def __init__(self, capacity_bytes: int):
+    def __init__(self, capacity_bytes: int, folder: Path | None = None):
         self.capacity_bytes = capacity_bytes
+        self.folder = folder
         self._states: dict[tuple[int, ...], LlamaState] = {}
         self._round: set[tuple[int, ...]] = set()
         self.hits = 0  # restores (for tests and benchmarks)
+        if folder is not None:
+            self._load()
 
     def __len__(self) -> int:
         return len(self._states)
@@ -44,12 +58,25 @@ class PreparedPrompts:
             return
         key = tuple(state.input_ids.tolist())
         self._round.add(key)
+        if key in self._states:  # held (read from the folder): the same computation
+            return
         # The logits are not needed: llama-cpp-python reads at least one token after a
         # restore. Kept whole they are n_batch x vocabulary floats (155 MB) per state.
         self._states[key] = LlamaState(
             input_ids=state.input_ids, scores=state.scores[-1:].copy(), n_tokens=state.n_tokens,
             llama_state=state.llama_state, llama_state_size=state.llama_state_size, seed=state.seed,
         )
+        if self.folder is not None:
+            self._save(key, self._states[key])
+
+    def keep(self, tokens: Sequence[int]) -> bool:
+        """Keep in this round a held state that has read all of ``tokens`` (one read from
+        the folder): True, and the opening need not be read again."""
+        tokens = tuple(tokens)
+        key = next((k for k in self._states if k[: len(tokens)] == tokens), None)
+        if key is not None:
+            self._round.add(key)
+        return key is not None
 
     def restore(self, llm: Llama, tokens: Sequence[int]) -> bool:
         """Load into ``llm`` the state sharing the longest prefix with ``tokens``, when it
@@ -71,4 +98,39 @@ class PreparedPrompts:
         self._round = set()
 
     def end_round(self) -> None:
+        for key in set(self._states) - self._round:
+            if self.folder is not None:
+                self._file(key).unlink(missing_ok=True)
         self._states = {k: v for k, v in self._states.items() if k in self._round}
+
+    def _file(self, key: tuple[int, ...]) -> Path:
+        return self.folder / (hashlib.sha256(np.asarray(key, dtype=np.int64).tobytes()).hexdigest()[:32] + ".npz")
+
+    def _save(self, key: tuple[int, ...], state: LlamaState) -> None:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            path = self._file(key)
+            part = path.with_name(path.stem + ".part.npz")
+            np.savez(part, input_ids=state.input_ids, scores=state.scores, n_tokens=state.n_tokens, seed=state.seed,
+                     llama_state=np.frombuffer(state.llama_state, dtype=np.uint8), llama_state_size=state.llama_state_size)
+            os.replace(part, path)
+        except OSError as exc:  # a full or read-only disk costs the next start time, nothing else
+            log.warning("prepared prompts: cannot keep a state on disk (%s)", exc)
+
+    def _load(self) -> None:
+        """Hold the folder's states (up to the capacity); unreadable files are removed."""
+        for path in sorted(self.folder.glob("*.npz")) if self.folder.is_dir() else []:
+            if path.name.endswith(".part.npz"):
+                path.unlink(missing_ok=True)
+                continue
+            try:
+                with np.load(path) as z:
+                    state = LlamaState(input_ids=z["input_ids"], scores=z["scores"], n_tokens=int(z["n_tokens"]),
+                                       llama_state=z["llama_state"].tobytes(), llama_state_size=int(z["llama_state_size"]), seed=int(z["seed"]))
+            except (OSError, ValueError, KeyError) as exc:
+                log.warning("prepared prompts: dropping %s (%s)", path.name, exc)
+                path.unlink(missing_ok=True)
+                continue
+            if sum(s.llama_state_size for s in self._states.values()) + state.llama_state_size > self.capacity_bytes:
+                break
+            self._states[tuple(state.input_ids.tolist())] = state
