@@ -77,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["list", "fetch", "verify"])
     p.add_argument("names", nargs="*", help="model ids (default: the configured ones)")
 
+    p = sub.add_parser("feedback", help="list the answers people rated in the web app", description="Every answer rated thumbs up or down in the web app, oldest first, with its question, the questions before it, its citations and how it was searched: the poor ones are test cases to write.")
+    p.add_argument("--json", action="store_true", help="one JSON object per rated answer")
+    p.add_argument("--data", type=Path, help="data folder (default: beside the index, or ASSISTANT_DATA_DIR)")
+    _add_index_arg(p)
+
     p = sub.add_parser("doctor", help="check models, index, disk and memory; say how to fix problems", description="Diagnose the setup: models present and verified, index loadable, compatible, consistent and up to date with the corpus, free disk and memory. Each problem comes with the command that fixes it. Exit status 1 when a check fails.")
     p.add_argument("--quick", action="store_true", help="trust the recorded size and time of model files instead of hashing them")
     p.add_argument("--json", action="store_true", help="print the checks as JSON")
@@ -134,6 +139,7 @@ def _settings(args) -> Settings:
     return Settings.from_env(
         index_dir=getattr(args, "index", None),
         corpus_dir=getattr(args, "corpus", None),
+        data_dir=getattr(args, "data", None),
     )
 
 
@@ -376,6 +382,24 @@ def cmd_models(args) -> int:
     return 1 if bad else 0
 
 
+def cmd_feedback(args) -> int:
+    from .conversations import Conversations
+
+    path = _settings(args).conversations_path
+    rated = Conversations(path).rated() if path.is_file() else []
+    for r in rated:
+        r["citations"] = [{k: c.get(k) for k in ("n", "doc", "page", "paragraph", "text")} for c in r["record"].get("citations", [])]
+        r.update(query=r["record"].get("query"), refusal_reason=r["record"].get("refusal_reason"))
+        del r["record"]
+        if args.json:
+            print(json.dumps(r, ensure_ascii=False))
+        else:
+            print(f"{'👍' if r['feedback'] > 0 else '👎'} {r['user']} · {r['title']} · turn {r['n']}\n  Q: {r['question']}\n  A: {r['answer']}")
+    if not args.json:
+        print(f"{len(rated)} rated answer(s) in {path}", file=sys.stderr)
+    return 0
+
+
 def cmd_doctor(args) -> int:
     import shlex
 
@@ -385,4 +409,4 @@ def cmd_doctor(args) -> int:
     return run(_settings(args), quick=args.quick, as_json=args.json, flags=flags)
 
 
-COMMANDS = {"index": cmd_index, "add": cmd_add, "remove": cmd_remove, "documents": cmd_documents, "search": cmd_search, "ask": cmd_ask, "eval": cmd_eval, "models": cmd_models, "doctor": cmd_doctor}
+COMMANDS = {"index": cmd_index, "add": cmd_add, "remove": cmd_remove, "documents": cmd_documents, "search": cmd_search, "ask": cmd_ask, "eval": cmd_eval, "models": cmd_models, "feedback": cmd_feedback, "doctor": cmd_doctor}

@@ -41,6 +41,8 @@ MIGRATIONS = (
         PRIMARY KEY (conversation, n)
     );
     """,
+    # A comment here would end up inside the table's stored definition.
+    "ALTER TABLE turns ADD COLUMN feedback INTEGER",  # 1 thumbs up, -1 thumbs down
 )
 
 
@@ -56,6 +58,7 @@ class Turn:
     record: dict  # Answer.to_dict(), or the passages found for a stopped answer
     stopped: bool
     created: float
+    feedback: int | None = None  # 1 thumbs up, -1 thumbs down
 
 
 @dataclass(frozen=True)
@@ -115,8 +118,8 @@ class Conversations:
             head = db.execute("SELECT id, title, created, updated FROM conversations WHERE id = ? AND user = ?", (cid, user)).fetchone()
             if head is None:
                 raise ConversationError(cid)
-            rows = db.execute("SELECT n, question, answer, record, stopped, created FROM turns WHERE conversation = ? ORDER BY n", (cid,)).fetchall()
-        turns = tuple(Turn(n, q, a, json.loads(r), bool(s), c) for n, q, a, r, s, c in rows)
+            rows = db.execute("SELECT n, question, answer, record, stopped, created, feedback FROM turns WHERE conversation = ? ORDER BY n", (cid,)).fetchall()
+        turns = tuple(Turn(n, q, a, json.loads(r), bool(s), c, f) for n, q, a, r, s, c, f in rows)
         return Conversation(*head, turns=turns)
 
     def start(self, user: str, first_question: str) -> str:
@@ -132,10 +135,36 @@ class Conversations:
         with self._db() as db:
             self._own(db, user, cid)
             n = db.execute("SELECT COALESCE(MAX(n), 0) + 1 FROM turns WHERE conversation = ?", (cid,)).fetchone()[0]
-            db.execute("INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?, ?)",
+            db.execute("INSERT INTO turns (conversation, n, question, answer, record, stopped, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
                        (cid, n, question, answer, json.dumps(record, ensure_ascii=False), int(stopped), now))
             db.execute("UPDATE conversations SET updated = ? WHERE id = ?", (now, cid))
         return n
+
+    def drop_last_turn(self, user: str, cid: str) -> None:
+        """Remove the conversation's last turn (its answer is being written again)."""
+        with self._db() as db:
+            self._own(db, user, cid)
+            db.execute("DELETE FROM turns WHERE conversation = ? AND n = (SELECT MAX(n) FROM turns WHERE conversation = ?)", (cid, cid))
+
+    def rate(self, user: str, cid: str, n: int, feedback: int | None) -> None:
+        """Thumbs up (1), down (-1) or neither (None) for turn ``n``."""
+        with self._db() as db:
+            self._own(db, user, cid)
+            db.execute("UPDATE turns SET feedback = ? WHERE conversation = ? AND n = ?", (feedback, cid, n))
+
+    def rated(self) -> list[dict]:
+        """Every rated turn of every user (for ``python -m assistant feedback``), oldest
+        first: who, which conversation, the questions before it, the question, the answer
+        and its record, and the rating."""
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT c.user, c.id, c.title, t.n, t.question, t.answer, t.record, t.feedback,"
+                " (SELECT json_group_array(e.question) FROM (SELECT question FROM turns e WHERE e.conversation = t.conversation"
+                "  AND e.n < t.n ORDER BY e.n) e)"
+                " FROM turns t JOIN conversations c ON c.id = t.conversation WHERE t.feedback IS NOT NULL ORDER BY t.created"
+            ).fetchall()
+        keys = ("user", "conversation", "title", "n", "question", "answer", "record", "feedback", "earlier")
+        return [dict(zip(keys, (*row[:6], json.loads(row[6]), row[7], json.loads(row[8])))) for row in rows]
 
     def rename(self, user: str, cid: str, title: str) -> None:
         title = title_of(title)

@@ -459,6 +459,34 @@ def build_app(engine: Engine, startup: Startup | None = None, conversations: Con
         owned(request, lang, lambda user: conversations.delete(user, cid))
         return [], None, listing(user_of(request), None, lang), "", ""
 
+    def turn_of(messages: list[dict], index: int) -> tuple[int, str]:
+        """The saved turn a chat message belongs to: its number and question."""
+        asked = [message_text(m["content"]) for m in messages[: index + 1] if m["role"] == "user"]
+        return len(asked), asked[-1] if asked else ""
+
+    def rate(data: gr.LikeData, messages: list[dict], cid: str | None, request: gr.Request):
+        """Thumbs up or down on an answer, kept with its saved turn."""
+        n, question = turn_of(messages, data.index if isinstance(data.index, int) else data.index[0])
+        if not cid or not n:
+            return
+        turns_saved = owned(request, "en", lambda user: conversations.get(user, cid)).turns
+        if n <= len(turns_saved) and turns_saved[n - 1].question == question:
+            conversations.rate(user_of(request), cid, n, {True: 1, False: -1}.get(data.liked))
+
+    def regenerate(data: gr.RetryData, messages: list[dict], cid: str | None, request: gr.Request):
+        """Write the last answer again: the chat goes back to its question, the saved turn
+        is dropped, and the question is answered as if just sent."""
+        index = data.index if isinstance(data.index, int) else data.index[0]
+        n, question = turn_of(messages, index)
+        last = max((i for i, m in enumerate(messages) if m["role"] == "user"), default=-1)
+        if not n or n != turn_of(messages, len(messages) - 1)[0] or not turns.offer(request.session_hash, question):
+            return gr.skip(), gr.skip()
+        if cid:
+            saved_turns = owned(request, "en", lambda user: conversations.get(user, cid)).turns
+            if saved_turns and saved_turns[-1].n == n and saved_turns[-1].question == question:
+                conversations.drop_last_turn(user_of(request), cid)
+        return messages[: last + 1], gr.update(interactive=True, variant="stop")
+
     # The same operations for API clients, on conversation ids.
     def saved_conversations(request: gr.Request) -> list[dict]:
         """The signed-in user's saved conversations, newest first: `id`, `title`,
@@ -469,7 +497,8 @@ def build_app(engine: Engine, startup: Startup | None = None, conversations: Con
         """One saved conversation with its turns (question, answer, record: the answer's
         citations, retrieved passages, timings and refusal)."""
         conv = owned(request, "en", lambda user: conversations.get(user, cid))
-        return {"id": conv.id, "title": conv.title, "turns": [{"n": t.n, "question": t.question, "answer": t.answer, "stopped": t.stopped, "record": t.record} for t in conv.turns]}
+        return {"id": conv.id, "title": conv.title, "turns": [{"n": t.n, "question": t.question, "answer": t.answer, "stopped": t.stopped,
+                                                              "feedback": t.feedback, "record": t.record} for t in conv.turns]}
 
     def rename_conversation(cid: str, title: str, request: gr.Request) -> str:
         """Rename a saved conversation; its new title."""
@@ -554,15 +583,19 @@ def build_app(engine: Engine, startup: Startup | None = None, conversations: Con
         # An example question is sent as it is picked.
         picked = examples.dataset.select(pick, None, box, queue=False, api_visibility="private")
         events = []
-        for start in (box.submit, send.click, picked.then):
-            ev = start(add_user, [box, chatbot, lang], [box, chatbot, note, stop], queue=False, api_visibility="private").then(
+        sending = (add_user, [box, chatbot, lang], [box, chatbot, note, stop])
+        for start, (first, inputs, outputs) in ((box.submit, sending), (send.click, sending), (picked.then, sending),
+                                                (chatbot.retry, (regenerate, [chatbot, current], [chatbot, stop]))):
+            ev = start(first, inputs, outputs, queue=False, api_visibility="private").then(
                 respond, [chatbot, lang, current], [chatbot, note, current, saved], time_limit=engine.settings.request_timeout,
                 concurrency_id="answer", concurrency_limit=engine.settings.answer_slots, api_visibility="private",
             )
             ev.then(settle, None, stop, queue=False, api_visibility="private")
             events.append(ev)
+        chatbot.like(rate, [chatbot, current], None, api_visibility="private")
         stop.click(halt, None, [note, stop], queue=False, api_visibility="private")
-        new.click(clear, None, [chatbot, note, stop, current, saved, chat_name, export], cancels=events, api_visibility="private")
+        for cleared in (new.click, chatbot.clear):
+            cleared(clear, None, [chatbot, note, stop, current, saved, chat_name, export], cancels=events, api_visibility="private")
         # .input, not .change: the list also changes when a first turn saves a conversation.
         saved.input(reopen, [saved, lang], [chatbot, note, stop, current, chat_name, export], cancels=events, api_visibility="private")
         rename_btn.click(rename, [current, chat_name, lang], saved, api_visibility="private")

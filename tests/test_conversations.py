@@ -67,17 +67,44 @@ def test_markdown_export_has_questions_answers_and_cited_sources(tmp_path):
     assert "- [1] notes.txt · page 2 · paragraph 3" in text and "> The lizard sleeps nineteen hours." in text
 
 
-def test_an_older_file_is_migrated_and_a_newer_one_refused(tmp_path):
+def test_a_first_version_file_is_migrated_and_a_newer_one_refused(tmp_path):
     path = tmp_path / "c.sqlite3"
-    Conversations(path).start("u", "kept")
+    conn = sqlite3.connect(path)  # a file as the first schema version wrote it
+    conn.executescript(MIGRATIONS[0] + "PRAGMA user_version = 1;")
+    conn.execute("INSERT INTO conversations VALUES ('c1', 'u', 'kept', 1.0, 1.0)")
+    conn.execute("INSERT INTO turns VALUES ('c1', 1, 'q', 'a', '{}', 0, 1.0)")
+    conn.commit()
+    conn.close()
+    store = Conversations(path)
+    (turn,) = store.get("u", "c1").turns
+    assert (turn.question, turn.feedback) == ("q", None)
+    store.rate("u", "c1", 1, -1)
+    assert store.get("u", "c1").turns[0].feedback == -1
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 2
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
     conn.commit()
     conn.close()
     with pytest.raises(RuntimeError, match="newer"):
         Conversations(path).list("u")
+
+
+def test_ratings_are_kept_per_turn_and_listed_with_the_questions_before(tmp_path):
+    store = Conversations(tmp_path / "c.sqlite3")
+    cid = store.start("alice", "q1")
+    for q in ("q1", "q2", "q3"):
+        store.add_turn("alice", cid, q, f"answer to {q}", {"query": q})
+    store.rate("alice", cid, 3, -1)
+    store.rate("alice", cid, 1, 1)
+    with pytest.raises(ConversationError):
+        store.rate("bob", cid, 2, 1)
+    rated = store.rated()
+    assert [(r["n"], r["feedback"], r["earlier"]) for r in rated] == [(1, 1, []), (3, -1, ["q1", "q2"])]
+    assert rated[1]["user"] == "alice" and rated[1]["record"] == {"query": "q3"}
+    store.rate("alice", cid, 1, None)
+    store.drop_last_turn("alice", cid)
+    assert store.rated() == [] and [t.n for t in store.get("alice", cid).turns] == [1, 2]
 
 
 def test_a_writer_killed_mid_turn_loses_at_most_that_turn(tmp_path):

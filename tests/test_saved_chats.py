@@ -2,9 +2,12 @@
 (Debian's chromium driven by Playwright). Answers come from the extractive backend (real
 retrieval, no generation wait): these tests are about what is kept and what is served."""
 
+import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import urllib.parse
 
 import httpx
@@ -25,12 +28,16 @@ SECOND = ["트랜스포머 구조의 핵심 아이디어는 무엇인가요?", "
 FOLLOW_UP = "Which company made it?"
 
 
-def ask(page, question: str) -> None:
-    """Send ``question`` and wait until its answer is complete (Stop is off again)."""
+def ask(page, question: str | None) -> None:
+    """Send ``question`` (None: it is being answered again) and wait until its answer is
+    complete (Stop is off again)."""
     users = page.locator('[data-testid="user"]')
-    box = page.get_by_placeholder("질문을 입력하세요", exact=False)
-    box.fill(question)
-    box.press("Enter")
+    if question is None:
+        question = users.last.inner_text().strip()
+    else:
+        box = page.get_by_placeholder("질문을 입력하세요", exact=False)
+        box.fill(question)
+        box.press("Enter")
     for _ in range(600):
         page.wait_for_timeout(200)
         if users.count() and users.last.inner_text().strip() == question and page.get_by_role("button", name="중지").is_disabled():
@@ -67,6 +74,16 @@ def test_conversations_survive_a_reload_and_a_killed_app(engine_copy):
             open_chat(page, url)
             for question in FIRST:
                 ask(page, question)
+            client = Client(url, verbose=False)
+            (conv,) = client.predict(api_name="/conversations")
+            before = client.predict(conv["id"], api_name="/conversation")["turns"][-1]["record"]["timings"]
+            page.get_by_role("button", name="Dislike").nth(2).click()  # the second answer (each has its sources too)
+            page.wait_for_timeout(500)
+            page.get_by_role("button", name="Retry").click()  # the last answer, written again
+            page.wait_for_timeout(500)
+            ask(page, None)
+            assert page.locator('[data-testid="user"]').all_inner_texts() == FIRST
+            assert client.predict(conv["id"], api_name="/conversation")["turns"][-1]["record"]["timings"] != before
             page.get_by_role("button", name="새 대화").click()
             page.wait_for_timeout(1000)
             for question in SECOND:
@@ -80,9 +97,13 @@ def test_conversations_survive_a_reload_and_a_killed_app(engine_copy):
                 assert page.locator('[data-testid="user"]').all_inner_texts() == questions
                 assert page.get_by_text("📚", exact=False).count() == 3  # each answer's sources
             browser.close()
-        client = Client(url, verbose=False)
         first = next(c for c in client.predict(api_name="/conversations") if c["title"] == FIRST[0])
-        history = [m for t in client.predict(first["id"], api_name="/conversation")["turns"]
+        saved = client.predict(first["id"], api_name="/conversation")["turns"]
+        assert [(t["question"], t["feedback"]) for t in saved] == [(FIRST[0], None), (FIRST[1], -1), (FIRST[2], None)]
+        rated = subprocess.run([sys.executable, "-m", "assistant", "feedback", "--json", "--index", str(engine_copy.index_dir)],
+                               cwd=ROOT, capture_output=True, text=True, check=True).stdout.splitlines()
+        assert [(r["question"], r["feedback"], r["earlier"]) for r in map(json.loads, rated)] == [(FIRST[1], -1, FIRST[:1])]
+        history = [m for t in saved
                    for m in ({"role": "user", "content": t["question"]}, {"role": "assistant", "content": t["answer"]})]
         expected = client.predict(FOLLOW_UP, history, "extractive", api_name="/ask")["query"]
         assert expected != FOLLOW_UP  # a follow-up: searched with the earlier question
