@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_corpus_arg(p)
     _add_index_arg(p)
 
-    p = sub.add_parser("remove", help="remove documents from the corpus and the index", description="Delete documents (by the name shown by `documents`) from the corpus folder and drop all their chunks from the index.")
+    p = sub.add_parser("remove", help="remove documents from the corpus and the index", description="Delete documents (by the name shown by `documents`) from the corpus folder and drop all their chunks from the index. The files are kept in the data folder's trash (the latest 10 removals); the web app's Undo delete puts the latest back.")
     p.add_argument("names", nargs="+", help="document names")
     _add_corpus_arg(p)
     _add_index_arg(p)

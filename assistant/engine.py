@@ -146,7 +146,7 @@ class Engine:
     # -- documents -----------------------------------------------------------------
     @cached_property
     def library(self) -> Library:
-        return Library(self.settings.corpus_dir, self.limits, OcrConfig.of(self.settings))
+        return Library(self.settings.corpus_dir, self.limits, OcrConfig.of(self.settings), self.settings.data_folder / "trash")
 
     def documents(self) -> list[DocumentRow]:
         """The corpus files with their index status."""
@@ -160,8 +160,14 @@ class Engine:
         return results, self.build_index(progress=progress) if changed else None
 
     def remove_documents(self, names: list[str], progress: Progress | bool = False) -> BuildReport:
-        """Delete documents from the corpus and drop all their chunks from the index."""
+        """Delete documents from the corpus (into the data folder's trash, see
+        ``undo_remove``) and drop all their chunks from the index."""
         self.library.remove(names)
+        return self.build_index(progress=progress)
+
+    def undo_remove(self, progress: Progress | bool = False) -> BuildReport:
+        """Put the documents of the latest removal back and index them again."""
+        self.library.undo_remove()
         return self.build_index(progress=progress)
 
     @property

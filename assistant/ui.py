@@ -285,6 +285,18 @@ class DocumentsPanel:
         """Bring the index in line with the corpus folder."""
         return self._run(lang, lambda: report_text([], self.engine.build_index(progress=self._progress(progress, lang))))
 
+    def undo(self, lang: str, progress=gr.Progress()):
+        """Put the documents of the latest deletion back and index them."""
+        return self._run(lang, lambda: report_text([], self.engine.undo_remove(progress=self._progress(progress, lang))))
+
+    def in_chat(self, lang: str) -> str:
+        """Under the title, once more than one document is indexed: which ones answers use."""
+        names = [r.name for r in self.engine.documents() if r.status.startswith("indexed")]
+        if len(names) < 2:
+            return ""
+        shown = ", ".join(html.escape(n) for n in names[:6]) + (f" … (+{len(names) - 6})" if len(names) > 6 else "")
+        return f"📄 {TEXT[lang]['in_chat']} ({len(names)}): {shown}"
+
 
 def conversation_messages(conv: Conversation, lang: str) -> list[dict]:
     """A saved conversation as the chat showed it: questions, answers with their linked
@@ -529,6 +541,7 @@ def build_app(engine: Engine, startup: Startup | None = None, conversations: Con
         lang = gr.Radio(LANG_CHOICES, value="ko", label=t["language"])
         title = gr.Markdown(t["title"])
         status = gr.Markdown(startup_status(startup, "ko"))
+        in_chat = gr.Markdown("")
         current = gr.State(None)  # the saved conversation shown, once it has a turn
         with gr.Sidebar(label=t["conversations"], open=False) as sidebar:
             new = gr.Button(t["new"], size="sm")
@@ -554,6 +567,7 @@ def build_app(engine: Engine, startup: Startup | None = None, conversations: Con
                 chosen = gr.Dropdown(choices=[], multiselect=True, label=t["select"], scale=4)
                 delete = gr.Button(t["delete"], variant="stop", scale=1)
                 reindex = gr.Button(t["reindex"], scale=1)
+                undo = gr.Button(t["undo_delete"], scale=1)
             result = gr.Textbox(label=t["result"], lines=4, interactive=False)
 
         labelled = [
@@ -561,12 +575,12 @@ def build_app(engine: Engine, startup: Startup | None = None, conversations: Con
             (box, "placeholder", "placeholder"), (box, "label", "question"), (send, "value", "send"), (stop, "value", "stop"), (new, "value", "new"),
             (saved, "label", "conversations"), (chat_name, "label", "rename_to"), (rename_btn, "value", "rename"), (forget_btn, "value", "delete_chat"),
             (docs_tab, "label", "documents"), (table, "label", "doc_table"), (upload, "label", "upload"), (add, "value", "add"),
-            (chosen, "label", "select"), (delete, "value", "delete"), (reindex, "value", "reindex"), (result, "label", "result"),
+            (chosen, "label", "select"), (delete, "value", "delete"), (reindex, "value", "reindex"), (undo, "value", "undo_delete"), (result, "label", "result"),
         ]
 
         def relabel(lg: str):
             tl = TEXT[lg]
-            return [gr.update(**{attr: tl[key]}) for _, attr, key in labelled] + [startup_status(startup, lg), panel.table(lg)]
+            return [gr.update(**{attr: tl[key]}) for _, attr, key in labelled] + [startup_status(startup, lg), panel.table(lg), panel.in_chat(lg)]
 
         timer = gr.Timer(1.0)
 
@@ -575,7 +589,7 @@ def build_app(engine: Engine, startup: Startup | None = None, conversations: Con
             return startup_status(startup, lg), gr.Timer(active=not startup.settled)
 
         timer.tick(tick, inputs=lang, outputs=[status, timer], show_progress="hidden", api_visibility="private")
-        lang.change(relabel, inputs=lang, outputs=[c for c, _, _ in labelled] + [status, table], api_visibility="private")
+        lang.change(relabel, inputs=lang, outputs=[c for c, _, _ in labelled] + [status, table, in_chat], api_visibility="private")
 
         def pick(evt: gr.SelectData):
             return EXAMPLES[evt.index if isinstance(evt.index, int) else evt.index[0]]
@@ -626,9 +640,12 @@ def build_app(engine: Engine, startup: Startup | None = None, conversations: Con
             delete.click(panel.remove, [chosen, lang, confirmed], [table, chosen, result], api_name="remove_documents",
                          concurrency_id="index", js=confirm),
             reindex.click(panel.reindex, lang, [table, chosen, result], api_name="reindex", concurrency_id="index"),
+            undo.click(panel.undo, lang, [table, chosen, result], api_name="undo_delete", concurrency_id="index"),
         ]
         for change in changes:  # the prompt openings are prepared again: report it
             change.then(lambda: gr.Timer(active=True), None, timer, queue=False, api_visibility="private")
+            change.then(panel.in_chat, lang, in_chat, queue=False, api_visibility="private")
+        app.load(panel.in_chat, lang, in_chat, api_visibility="private")
 
         gr.api(ask, api_name="ask", time_limit=engine.settings.request_timeout,
                concurrency_id="answer", concurrency_limit=engine.settings.answer_slots)

@@ -101,6 +101,29 @@ def test_remove_refuses_unknown_names_before_deleting_anything(library, tmp_path
     assert library.remove(["cats.txt"]) == ["cats.txt"] and not (library.root / "cats.txt").exists()
 
 
+def test_removed_files_go_to_the_trash_and_the_latest_removal_can_be_undone(tmp_path):
+    library = Library(tmp_path / "corpus", trash=tmp_path / "trash")
+    library.add([write(tmp_path / "in", "cats.txt", CATS), write(tmp_path / "in", "bees.md", BEES)])
+    library.remove(["cats.txt"])
+    library.remove(["bees.md"])
+    assert list(library.files()) == []
+    assert library.undo_remove() == ["bees.md"] and list(library.files()) == ["bees.md"]
+    write(library.root, "cats.txt", "another cats file, added since\n")
+    with pytest.raises(LibraryError, match="added again since"):
+        library.undo_remove()
+    assert (library.root / "cats.txt").read_text() == "another cats file, added since\n"
+    library.remove(["cats.txt"])  # the newer one; the older removal stays in the trash
+    assert library.undo_remove() == ["cats.txt"] and (library.root / "cats.txt").read_text().startswith("another")
+    library.remove(["cats.txt"])
+    for n in range(12):  # only the latest removals are kept
+        library.add([write(tmp_path / "in", f"doc{n}.txt", f"문서 {n}번입니다. 내용이 조금 있습니다.\n")])
+        library.remove([f"doc{n}.txt"])
+    assert len(list((tmp_path / "trash").iterdir())) == 10
+    assert library.undo_remove() == ["doc11.txt"]
+    with pytest.raises(LibraryError, match="no removal to undo"):
+        Library(tmp_path / "corpus").undo_remove()
+
+
 def test_index_skips_duplicate_content_and_lists_status(tmp_path, fake_embedder):
     corpus = tmp_path / "corpus"
     write(corpus, "b-cats.txt", CATS)

@@ -232,7 +232,13 @@ def test_citations_open_their_source(engine_copy, tmp_path):
                     got = page.request.get(f"{url}source/{route}/{urllib.parse.quote(bad, safe='')}")
                     assert got.status == 404, (route, bad, got.status)
                     assert "outside the corpus" not in got.text()
+            page.reload()
+            open_chat(page, url)
+            assert "bees.pdf" in page.get_by_text("📄", exact=False).inner_text()  # answers use more than the essay
             client.predict(["bees.pdf"], "en", api_name="/remove_documents")
             gone = page.request.get(url.rstrip("/") + href.split("#")[0] + "&lang=en")
             assert gone.status == 404 and "not among the documents any more" in gone.text()
+            _, _, message = client.predict("en", api_name="/undo_delete")  # deleted by mistake: put back
+            assert "1 added" in message
+            assert page.request.get(url.rstrip("/") + href.split("#")[0]).status == 200
             browser.close()

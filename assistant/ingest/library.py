@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
+import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,11 +74,18 @@ def _shown(name: str) -> str:
     return text if len(text) <= 60 else text[:40] + "…" + text[-15:]
 
 
+TRASH_KEPT = 10  # removals that can still be undone
+
+
 class Library:
-    def __init__(self, corpus_dir: Path, limits: Limits | None = None, ocr: OcrConfig = OcrConfig()):
+    """The corpus folder people add documents to and remove them from. With a ``trash``
+    folder, removed files are moved there, and the latest removals can be undone."""
+
+    def __init__(self, corpus_dir: Path, limits: Limits | None = None, ocr: OcrConfig = OcrConfig(), trash: Path | None = None):
         self.root = Path(corpus_dir)
         self.limits = limits or Limits()
         self.ocr = ocr
+        self.trash = trash
 
     def files(self) -> dict[str, Path]:
         return scan_corpus(self.root)[0] if self.root.is_dir() else {}
@@ -131,9 +140,35 @@ class Library:
         unknown = [n for n in names if n not in files]
         if unknown:
             raise LibraryError(f"not in the library: {', '.join(_shown(n) for n in unknown)}")
+        now = time.time_ns()
+        batch = self.trash / f"{time.strftime('%Y%m%d-%H%M%S', time.localtime(now / 1e9))}-{now % 10**9:09d}" if self.trash else None
         for n in names:
-            files[n].unlink()
+            if batch is None:
+                files[n].unlink()
+            else:
+                (batch / n).parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(files[n], batch / n)
+        if batch is not None:
+            for old in sorted(self.trash.iterdir())[:-TRASH_KEPT]:
+                shutil.rmtree(old, ignore_errors=True)
         return list(names)
+
+    def undo_remove(self) -> list[str]:
+        """Put back the files of the latest removal not undone yet; their names. A file of
+        the same name added since is kept and the removal left as it is."""
+        batches = sorted(self.trash.iterdir()) if self.trash and self.trash.is_dir() else []
+        if not batches:
+            raise LibraryError("no removal to undo")
+        batch = batches[-1]
+        names = sorted(p.relative_to(batch).as_posix() for p in batch.rglob("*") if p.is_file())
+        taken = [n for n in names if (self.root / n).exists()]
+        if taken:
+            raise LibraryError(f"added again since it was removed: {', '.join(_shown(n) for n in taken)}")
+        for n in names:
+            (self.root / n).parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(batch / n, self.root / n)
+        shutil.rmtree(batch, ignore_errors=True)
+        return names
 
     def rows(self, manifest: dict | None) -> list[DocumentRow]:
         """Every file in the corpus with its index status."""
