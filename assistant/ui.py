@@ -20,7 +20,7 @@ from .ingest import SUPPORTED_SUFFIXES, IngestError
 from .ingest.library import AddResult, LibraryError
 from .pages import source_href
 from .types import Answer, BuildReport, Passage
-from .ui_text import STAGES, TEXT
+from .ui_text import STAGES, TEXT, in_language
 from .warmup import Startup
 
 log = logging.getLogger(__name__)
@@ -141,9 +141,9 @@ def local_time(stamp: str | None) -> str:
 
 
 def status_text(status: str, lang: str) -> str:
-    """A document's index status in the interface language (the reason stays as given)."""
+    """A document's index status (and its reason) in the interface language."""
     word, sep, rest = status.partition(":") if status.startswith("skipped") else status.partition(" ")
-    return TEXT[lang]["status"].get(word, word) + (sep if sep == ":" else " " if rest else "") + rest
+    return TEXT[lang]["status"].get(word, word) + (sep if sep == ":" else " " if rest else "") + in_language(rest, lang)
 
 
 def report_text(results: list[AddResult], report: BuildReport | None) -> str:
@@ -254,7 +254,7 @@ class DocumentsPanel:
                 self.startup.prepare_later()  # openings of new or changed passages
             except (LibraryError, IngestError) as exc:
                 message = f"{t['error']}: {exc}"
-        return (*self.refresh(lang), message)
+        return (*self.refresh(lang), in_language(message, lang))
 
     def add(self, files: list | None, lang: str, progress=gr.Progress()):
         """Add uploaded files to the corpus and index them."""

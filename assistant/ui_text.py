@@ -1,4 +1,7 @@
-"""The web app's words, in Korean and English: labels, messages and start-up stages."""
+"""The web app's words, in Korean and English: labels, messages, start-up stages, and the
+Documents tab's reports in Korean."""
+
+import re
 
 TEXT = {
     "ko": {
@@ -116,3 +119,43 @@ STAGES = {  # per start-up stage: (the first time, every other time)
            ("Building the index", "Loading the index"),
            ("Fetching the language model (first run only, about 1.1 GB)", "Loading the language model")],
 }
+
+# The Documents tab's reports, reasons and statuses in Korean: (pattern, replacement) over
+# the English our own modules write (ingest, library, index builder). Anything not listed
+# (e.g. a library's own error text) is shown as written.
+KOREAN_REPORTS = [(re.compile(p, re.M), r) for p, r in (
+    (r"^added: ", "추가됨: "), (r"^replaced: ", "교체됨: "), (r"^unchanged: ", "그대로: "), (r"^duplicate: ", "중복: "),
+    (r"^refused: ", "거부됨: "), (r"^updated: ", "갱신됨: "), (r"^removed: ", "삭제됨: "), (r"^skipped: ", "건너뜀: "),
+    (r"^note: ", "참고: "), (r"^full rebuild: ", "전체 다시 색인: "), (r"^embedding backend: ", "임베딩 방식: "),
+    (r"(\d+) added, (\d+) updated, (\d+) removed, (\d+) unchanged; (\d+) chunks embedded, (\d+) in the index \(([\d.]+) s",
+     r"추가 \1, 갱신 \2, 삭제 \3, 그대로 \4; 청크 \5개 임베딩, 색인에 \6개 (\7초"),
+    (r", of which ([\d.]+) s loading the embedding model\)", r", 그중 임베딩 모델 불러오기 \1초)"),
+    (r"same content as (.+?); not indexed twice", r"\1 문서와 내용이 같아 한 번만 색인합니다"),
+    (r"symbolic link pointing outside the corpus", "문서 폴더 밖을 가리키는 심볼릭 링크입니다"),
+    (r"file too large \(([\d.]+) MB; the limit is (\d+) MB\)", r"파일이 너무 큽니다 (\1 MB, 한도 \2 MB)"),
+    (r"too much text \(([\d,]+) characters; the limit is ([\d,]+)\)", r"텍스트가 너무 깁니다 (\1자, 한도 \2자)"),
+    (r"too many files at once \((\d+); the limit is (\d+)\)", r"한 번에 올린 파일이 너무 많습니다 (\1개, 한도 \2개)"),
+    (r"unsupported file type (\S+) \(supported: ([^)]*)\)", r"지원하지 않는 형식입니다: \1 (지원: \2)"),
+    (r"file is empty", "빈 파일입니다"), (r"no text content found", "본문 텍스트가 없습니다"),
+    (r"not a usable file name", "쓸 수 없는 파일 이름입니다"), (r"not in the library: ", "문서 목록에 없습니다: "),
+    (r"no removal to undo", "되돌릴 삭제가 없습니다"), (r"added again since it was removed: ", "삭제한 뒤 다시 추가된 문서입니다: "),
+    (r"encrypted PDF \(a password is needed to open it\)", "암호가 걸린 PDF입니다 (열려면 암호가 필요합니다)"),
+    (r"the document is password-protected; save an unprotected copy", "암호로 보호된 문서입니다. 보호를 푼 사본을 저장해 주세요"),
+    (r"a distribution \(DRM-protected\) document cannot be read; save an unprotected copy", "배포용(DRM) 문서는 읽을 수 없습니다. 보호를 푼 사본을 저장해 주세요"),
+    (r"looks like a binary file, not text", "텍스트가 아닌 이진 파일로 보입니다"),
+    (r"cannot decode the text \([^)]*\)", "글자 인코딩을 알 수 없습니다 (UTF-8이나 CP949로 저장해 주세요)"),
+    (r"corrupt or not an? (\w+)( file)? \(", r"손상되었거나 \1 파일이 아닙니다 ("), (r"corrupt (\w+) file", r"손상된 \1 파일"),
+    (r"cannot read this (\w+) file", r"\1 파일을 읽을 수 없습니다"), (r"cannot read the file", "파일을 읽을 수 없습니다"),
+    (r"OCR found no text it could trust", "OCR로 믿을 만한 글자를 찾지 못했습니다"), (r"OCR found no text", "OCR로 글자를 찾지 못했습니다"),
+    (r"OCR, (\d+) page\(s\), mean confidence (\d+)", r"OCR \1쪽, 평균 신뢰도 \2"), (r"page (\d+) left out: ", r"\1쪽 제외: "), (r"\bpage (\d+): ", r"\1쪽: "),
+    (r"OCR took over (\d+) s", r"OCR이 \1초를 넘겼습니다"), (r"OCR confidence (\d+) \(below (\d+)\)", r"OCR 신뢰도 \1 (\2 미만)"),
+)]
+
+
+def in_language(text: str, lang: str) -> str:
+    """A report or reason of the Documents tab in the interface's language."""
+    if lang != "ko":
+        return text
+    for pattern, replacement in KOREAN_REPORTS:
+        text = pattern.sub(replacement, text)
+    return text

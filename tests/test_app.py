@@ -89,3 +89,36 @@ def test_turns_answer_one_question_at_a_time_per_session():
     assert not turns.busy("a") and not turns.claim("a")  # idle: nothing kept
     turns.end("b")
     assert turns.offer("b", "again")
+
+
+def test_document_reports_and_reasons_speak_korean_in_the_korean_interface(tmp_path):
+    """The Documents tab's report lines, statuses and refusals, as our modules write them,
+    read in Korean (figures and names kept); in English they are left as written."""
+    import re
+
+    from assistant.ingest.library import AddResult, Library, LibraryError
+    from assistant.types import BuildReport, OcrSummary
+    from assistant.ui import report_text, status_text
+    from assistant.ui_text import in_language
+
+    report = BuildReport(added=["a.txt"], updated=["b.pdf"], removed=["c.md"], skipped={"d.txt": "same content as a.txt; not indexed twice"},
+                         notes={"scan.pdf": OcrSummary(2, 71.0, ((2, "OCR confidence 31 (below 50)"),)).describe()},
+                         chunks_embedded=3, chunks_total=40, seconds=2.5, load_seconds=1.2, full_rebuild_reason="chunking changed")
+    results = [AddResult("x.hwp", "x.hwp", "refused", "the document is password-protected; save an unprotected copy"),
+               AddResult("s.png", "s.png", "refused", "OCR found no text it could trust (page 1: OCR took over 60 s)"),
+               AddResult("y.txt", "y.txt", "added")]
+    errors = []
+    for action in (lambda: Library(tmp_path).remove(["nope.txt"]), lambda: Library(tmp_path, trash=tmp_path / "t").undo_remove()):
+        try:
+            action()
+        except LibraryError as exc:
+            errors.append(str(exc))
+    english = "\n".join([report_text(results, report), *errors, "skipped: file too large (61.0 MB; the limit is 50 MB)"])
+    korean = in_language(english, "ko")
+    assert in_language(english, "en") == english
+    leftovers = re.findall(r"\b(added|updated|removed|unchanged|skipped|note|refused|chunks|embedded|index|same content|"
+                           r"password|library|removal|page|confidence|too large|limit)\b", korean)
+    assert not leftovers, korean
+    for kept in ("a.txt", "b.pdf", "c.md", "x.hwp", "61.0 MB", "2.5초", "1.2초", "40개", "71"):
+        assert kept in korean, (kept, korean)
+    assert status_text("skipped: file is empty", "ko") == "건너뜀: 빈 파일입니다"
