@@ -126,7 +126,8 @@ STAGES = {  # per start-up stage: (the first time, every other time)
 KOREAN_REPORTS = [(re.compile(p, re.M), r) for p, r in (
     (r"^added: ", "추가됨: "), (r"^replaced: ", "교체됨: "), (r"^unchanged: ", "그대로: "), (r"^duplicate: ", "중복: "),
     (r"^refused: ", "거부됨: "), (r"^updated: ", "갱신됨: "), (r"^removed: ", "삭제됨: "), (r"^skipped: ", "건너뜀: "),
-    (r"^note: ", "참고: "), (r"^full rebuild: ", "전체 다시 색인: "), (r"^embedding backend: ", "임베딩 방식: "),
+    (r"^note: ", "참고: "), (r"^full rebuild: --full requested", "전체 다시 색인: --full로 요청됨"),
+    (r"^full rebuild: (\S+) changed$", r"전체 다시 색인: \1 설정이 바뀌었습니다"), (r"^full rebuild: ", "전체 다시 색인: "), (r"^embedding backend: ", "임베딩 방식: "),
     (r"(\d+) added, (\d+) updated, (\d+) removed, (\d+) unchanged; (\d+) chunks embedded, (\d+) in the index \(([\d.]+) s",
      r"추가 \1, 갱신 \2, 삭제 \3, 그대로 \4; 청크 \5개 임베딩, 색인에 \6개 (\7초"),
     (r", of which ([\d.]+) s loading the embedding model\)", r", 그중 임베딩 모델 불러오기 \1초)"),
