@@ -14,7 +14,6 @@ import sys
 import gradio as gr
 import uvicorn
 from fastapi import FastAPI
-
 from starlette.routing import Mount
 
 from assistant import openai_api, pages

@@ -7,19 +7,19 @@ import html
 import logging
 import re
 import threading
-from datetime import datetime
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import gradio as gr
 
 from .answer.remote import GenerationError
-from .conversations import LOCAL_USER, ConversationError, Conversation, Conversations
+from .conversations import LOCAL_USER, Conversation, ConversationError, Conversations
 from .engine import Engine
 from .ingest import SUPPORTED_SUFFIXES, IngestError
 from .ingest.library import AddResult, LibraryError
 from .pages import source_href
-from .types import Answer, BuildReport, Passage
+from .types import BuildReport, Passage
 from .ui_text import STAGES, TEXT, in_language
 from .warmup import Startup
 

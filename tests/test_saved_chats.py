@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import urllib.parse
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -51,6 +52,19 @@ def listed(page) -> list[str]:
             if x.strip() not in ("한국어", "English")]
 
 
+@contextmanager
+def chat_page(url: str):
+    """A wide browser page on the chat, once it is ready."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport=WIDE)
+        open_chat(page, url)
+        yield page
+        browser.close()
+
+
 def open_chat(page, url: str | None):
     """Open the chat (None: it is opening) and wait until it is ready."""
     if url:
@@ -64,14 +78,10 @@ def test_conversations_survive_a_reload_and_a_killed_app(engine_copy):
     reload and after the app was SIGKILLed and started again; a follow-up asked in the
     reopened conversation is searched as it would have been before the kill."""
     from gradio_client import Client
-    from playwright.sync_api import sync_playwright
 
     proc, url = start_app(engine_copy, env=FAST)
     try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            page = browser.new_page(viewport=WIDE)
-            open_chat(page, url)
+        with chat_page(url) as page:
             for question in FIRST:
                 ask(page, question)
             client = Client(url, verbose=False)
@@ -96,7 +106,6 @@ def test_conversations_survive_a_reload_and_a_killed_app(engine_copy):
                 page.wait_for_timeout(1500)
                 assert page.locator('[data-testid="user"]').all_inner_texts() == questions
                 assert page.get_by_text("📚", exact=False).count() == 3  # each answer's sources
-            browser.close()
         first = next(c for c in client.predict(api_name="/conversations") if c["title"] == FIRST[0])
         saved = client.predict(first["id"], api_name="/conversation")["turns"]
         assert [(t["question"], t["feedback"]) for t in saved] == [(FIRST[0], None), (FIRST[1], -1), (FIRST[2], None)]
@@ -113,16 +122,12 @@ def test_conversations_survive_a_reload_and_a_killed_app(engine_copy):
 
     proc, url = start_app(engine_copy, env=FAST)
     try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            page = browser.new_page(viewport=WIDE)
-            open_chat(page, url)
+        with chat_page(url) as page:
             assert listed(page) == [SECOND[0], FIRST[0]]
             page.get_by_label(FIRST[0]).check()
             page.wait_for_timeout(1500)
             assert page.locator('[data-testid="user"]').all_inner_texts() == FIRST
             ask(page, FOLLOW_UP)
-            browser.close()
         turns = Client(url, verbose=False).predict(first["id"], api_name="/conversation")["turns"]
         assert [t["question"] for t in turns] == FIRST + [FOLLOW_UP]
         assert turns[-1]["record"]["query"] == expected
@@ -188,9 +193,8 @@ def test_citations_open_their_source(engine_copy, tmp_path):
     """A PDF citation opens the PDF at the cited page; a text citation opens the document
     with the cited text highlighted; paths out of the corpus and unknown names are 404; a
     removed document says so."""
-    from gradio_client import Client
-    from playwright.sync_api import sync_playwright
     import pypdfium2
+    from gradio_client import Client
 
     pdf = ROOT / "tests" / "fixtures" / "formats" / "bees.pdf"
     shutil.copy(pdf, engine_copy.corpus_dir / "bees.pdf")
@@ -199,10 +203,7 @@ def test_citations_open_their_source(engine_copy, tmp_path):
     with launched_app(engine_copy, env=FAST) as url:
         client = Client(url, verbose=False)
         client.predict("en", api_name="/reindex")
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            page = browser.new_page(viewport=WIDE)
-            open_chat(page, url)
+        with chat_page(url) as page:
             ask(page, "Who found out what the dance of the bees means?")
             answer = page.locator('[data-testid="bot"]').first
             marker = answer.locator("a").first
@@ -226,7 +227,7 @@ def test_citations_open_their_source(engine_copy, tmp_path):
 
             client.predict("en", api_name="/reindex")  # nothing changed: the link still leads there
             again = page.request.get(url.rstrip("/") + link)
-            assert again.status == 200 and f'<mark id="cited">' in again.text()
+            assert again.status == 200 and '<mark id="cited">' in again.text()
             for bad in ("../secret.txt", "/etc/passwd", str(tmp_path / "secret.txt"), "link.txt", "nothing.txt"):
                 for route in ("text", "file"):
                     got = page.request.get(f"{url}source/{route}/{urllib.parse.quote(bad, safe='')}")
@@ -241,4 +242,3 @@ def test_citations_open_their_source(engine_copy, tmp_path):
             _, _, message = client.predict("en", api_name="/undo_delete")  # deleted by mistake: put back
             assert "1 added" in message
             assert page.request.get(url.rstrip("/") + href.split("#")[0]).status == 200
-            browser.close()
