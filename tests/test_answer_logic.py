@@ -244,3 +244,40 @@ def test_chat_messages_in_gradio_6_form_become_plain_history():
         {"role": "user", "content": "Quokka는 무엇인가요?"},
         {"role": "assistant", "content": "라이브러리입니다. [1]"},
     ]
+
+
+def test_a_declined_question_is_asked_once_more_with_more_of_the_top_passage():
+    """A fake generator declines the first prompt and answers the second: the second quotes
+    the top passage beyond the first's excerpt; declining twice is the model's refusal."""
+    from assistant.answer.generation import Generator
+    from assistant.answer.pipeline import Pipeline
+    from assistant.config import Settings
+
+    class ScriptedFake(Generator):
+        name = model = "scripted-fake"
+
+        def __init__(self, replies):
+            super().__init__()
+            self.replies, self.prompts = list(replies), []
+
+        def _stream(self, p):
+            self.prompts.append(p.messages[-1]["content"])
+            yield self.replies.pop(0)
+
+        def judge(self, messages):
+            return 0.9
+
+    text = "The harbour was dredged in 1891. " * 4 + "Ships came and went. " * 12 + "The lighthouse keeper was Ada Brun."
+    top = passage(text, highlight=(100, 133), dense=0.7)
+    pipe = Pipeline(Settings(), lambda q, k: [top])
+    gen = ScriptedFake(["NOT_FOUND", "The lighthouse keeper was Ada Brun. [1]"])
+    *_, (_, answer) = pipe.stream("Who kept the lighthouse?", None, gen)
+    assert "Ada Brun" not in gen.prompts[0] and "Ada Brun" in gen.prompts[1]
+    assert not answer.abstained and "Ada Brun" in answer.answer and answer.timings["reread_ms"] >= 0
+    gen = ScriptedFake(["NOT_FOUND", "NOT_FOUND"])
+    *_, (_, answer) = pipe.stream("Who kept the lighthouse?", None, gen)
+    assert answer.abstained and answer.refusal == "model" and len(gen.prompts) == 2
+    pipe = Pipeline(Settings(reread_chars=0), lambda q, k: [top])
+    gen = ScriptedFake(["NOT_FOUND"])
+    *_, (_, answer) = pipe.stream("Who kept the lighthouse?", None, gen)
+    assert answer.refusal == "model" and len(gen.prompts) == 1
