@@ -344,12 +344,7 @@ def build_app(engine: Engine, startup: Startup | None = None, conversations: Con
                 for messages, saved in answer(messages, question, lang, stop):
                     yield messages, gr.skip(), gr.skip(), gr.skip()
                 if saved is not None:
-                    try:
-                        current = current or conversations.start(user, question)
-                        conversations.add_turn(user, current, question, *saved)
-                    except ConversationError:  # deleted meanwhile: this turn starts a new one
-                        current = conversations.start(user, question)
-                        conversations.add_turn(user, current, question, *saved)
+                    current = save(user, current, question, saved)
                     yield gr.skip(), gr.skip(), current, listing(user, current, lang)
                 following = turns.next(session)
                 if following is None:
@@ -360,6 +355,19 @@ def build_app(engine: Engine, startup: Startup | None = None, conversations: Con
         finally:  # timed out or failed: the session may ask again
             if turns.busy(session) and turns.claimed(session):
                 turns.end(session)
+
+    def save(user: str, cid: str | None, question: str, turn: tuple) -> str:
+        """Append a turn to conversation ``cid`` (to a new one when there is none yet, or it
+        was deleted meanwhile); the conversation's id."""
+        if cid:
+            try:
+                conversations.add_turn(user, cid, question, *turn)
+                return cid
+            except ConversationError:
+                pass
+        cid = conversations.start(user, question)
+        conversations.add_turn(user, cid, question, *turn)
+        return cid
 
     def answer(messages: list[dict], question: str, lang: str, stop: threading.Event | None = None):
         """``(messages with the answer to question, None)`` as the answer grows (the
