@@ -108,11 +108,6 @@ class Settings:
     answer_passage_ratio: float = 0.7
     excerpt_chars: int = 260  # of the top passage, around its best sentence
     excerpt_chars_other: int = 100  # of each other quoted passage
-    # When the model declines, it is asked once more with this much of the top passage
-    # around its best sentence (0: never). On the tune split: 3 of 11 answerable questions
-    # the model had declined were then answered right, none of the 8 unanswerable ones it
-    # had declined were answered (wider excerpts of the other passages changed nothing).
-    reread_chars: int = 800
     max_new_tokens: int = 160
     # llama.cpp: context tokens, prompt tokens read per batch, threads (None: every core).
     llama_context: int = 2048

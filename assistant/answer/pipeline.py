@@ -34,11 +34,10 @@ class Pipeline:
         s = self.settings
         return prompt.quoted_passages(passages, s.answer_passages, s.answer_passage_ratio)
 
-    def prompt(self, question: str, language: str, quoted: list[Passage], query: followup.Query | None = None, insist: bool = False,
-               budget: tuple[int, int] | None = None) -> Prompt:
+    def prompt(self, question: str, language: str, quoted: list[Passage], query: followup.Query | None = None, insist: bool = False) -> Prompt:
         s = self.settings
         previous, earlier = (query.previous, query.earlier_answer) if query else (None, None)
-        messages = prompt.build_messages(question, language, quoted, budget or s.excerpt_budget, previous, insist, earlier)
+        messages = prompt.build_messages(question, language, quoted, s.excerpt_budget, previous, insist, earlier)
         return Prompt(messages=messages, question=question, language=language, passages=quoted, max_tokens=s.max_new_tokens)
 
     def stream(
@@ -82,14 +81,6 @@ class Pipeline:
             final = replace(self.prompt(question, language, quoted, query, insist=True), opening=language if miss == "language" else None)
             raw, more = yield from _reply(gen, final, stop, timings, started)
             pieces += more
-        elif self.settings.reread_chars and gen.name != "extractive" and not (stop and stop.is_set()) and checks.is_refusal(raw):
-            # Declined: the answer is often in the top passage beyond its excerpt. Read more
-            # of it once; what it answers then goes through the same checks.
-            t0 = time.perf_counter()
-            final = self.prompt(question, language, quoted, query, budget=(self.settings.reread_chars, self.settings.excerpt_chars_other))
-            raw, more = yield from _reply(gen, final, stop, timings, started)
-            pieces += more
-            timings["reread_ms"] = (time.perf_counter() - t0) * 1000
         tokens = dict(prompt_tokens=gen.count_tokens(first), completion_tokens=pieces)
 
         def judge(text: str, asked: str) -> float | None:
