@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse
 
 from .conversations import ConversationError, Conversations, to_markdown
 from .engine import Engine
-from .ingest import IngestError, load_document
+from .ingest import IngestError, extract
 from .ingest.ocr import OcrConfig
 from .types import Passage
 from .ui_text import TEXT
@@ -40,6 +40,11 @@ def span_key(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+def highlighted(text: str, start: int, end: int, mark: str = "<mark>") -> str:
+    """``text`` escaped, with ``start:end`` inside ``mark`` (an opening ``<mark …>`` tag)."""
+    return f"{html.escape(text[:start])}{mark}{html.escape(text[start:end])}</mark>{html.escape(text[end:])}"
+
+
 def source_href(passage: Passage, lang: str = "ko") -> str:
     """Where a citation of ``passage`` leads: a PDF at its page, any other document's
     text at the passage (``lang``: the language of what the page may have to say)."""
@@ -52,7 +57,8 @@ def source_href(passage: Passage, lang: str = "ko") -> str:
 
 @functools.lru_cache(maxsize=8)
 def _document_text(path: str, stamp: tuple[int, int], ocr: OcrConfig) -> str:
-    return load_document(Path(path), Path(path).name, ocr).text
+    """The text chunk offsets refer to (``Document.text`` is the extracted text)."""
+    return extract(Path(path), ocr).text
 
 
 def router(engine: Engine, conversations: Conversations, user_of: Callable[[Request], str | None]) -> APIRouter:
@@ -102,8 +108,8 @@ def router(engine: Engine, conversations: Conversations, user_of: Callable[[Requ
         head = f"<h1>{html.escape(name)}</h1>"
         if key and span_key(body[start:end]) != key:
             return page(lang, name, f'{head}<p class="note">{html.escape(t["source_changed"])}</p><main>{html.escape(body)}</main>')
-        marked = f'{html.escape(body[:start])}<mark id="cited">{html.escape(body[start:end])}</mark>{html.escape(body[end:])}'
-        return page(lang, name, f"{head}<main>{marked}</main>")
+        cited = highlighted(body, start, end, '<mark id="cited">')
+        return page(lang, name, f"{head}<main>{cited}</main>")
 
     @routes.get("/conversations/{cid}.md")
     def export(cid: str, request: Request, lang: str = "ko"):

@@ -18,7 +18,7 @@ from .conversations import LOCAL_USER, Conversation, ConversationError, Conversa
 from .engine import Engine
 from .ingest import SUPPORTED_SUFFIXES, IngestError
 from .ingest.library import AddResult, LibraryError
-from .pages import source_href
+from .pages import highlighted, source_href
 from .types import BuildReport, Passage
 from .ui_text import STAGES, TEXT, in_language
 from .warmup import Startup
@@ -60,12 +60,7 @@ def sources_markdown(passages: list[Passage], cited: set[int], lang: str) -> str
     parts = []
     for n, passage in enumerate(passages, 1):
         ch = passage.chunk
-        text = ch.text
-        if passage.highlight:
-            s, e = passage.highlight[0] - ch.start, passage.highlight[1] - ch.start
-            body = f"{html.escape(text[:s])}<mark>{html.escape(text[s:e])}</mark>{html.escape(text[e:])}"
-        else:
-            body = html.escape(text)
+        body = highlighted(ch.text, passage.highlight[0] - ch.start, passage.highlight[1] - ch.start) if passage.highlight else html.escape(ch.text)
         head = html.escape(f"[{n}] {ch.location(t['paragraph'], t['page'])} · {ch.section}")
         mark = f" · {t['cited']}" if n in cited else ""
         href = html.escape(source_href(passage, lang))
@@ -446,10 +441,14 @@ def build_app(engine: Engine, startup: Startup | None = None, conversations: Con
         return [], "", gr.update(interactive=False, variant="secondary"), None, gr.update(value=None), "", ""
 
     def owned(request: gr.Request, lang: str, action):
+        """``action(user)`` on one of the request's user's conversations; its failures
+        (someone else's or no conversation, a blank title) as messages."""
         try:
             return action(user_of(request))
         except ConversationError:
             raise gr.Error(TEXT[lang]["no_conversation"]) from None
+        except ValueError as exc:
+            raise gr.Error(str(exc)) from None
 
     def export_link(cid: str | None, lang: str) -> str:
         return f"[⬇️ {TEXT[lang]['export']}](/conversations/{cid}.md?lang={lang})" if cid else ""
@@ -465,10 +464,7 @@ def build_app(engine: Engine, startup: Startup | None = None, conversations: Con
     def rename(cid: str | None, name: str, lang: str, request: gr.Request):
         if not cid:
             return gr.skip()
-        try:
-            owned(request, lang, lambda user: conversations.rename(user, cid, name))
-        except ValueError as exc:
-            raise gr.Error(str(exc)) from None
+        owned(request, lang, lambda user: conversations.rename(user, cid, name))
         return listing(user_of(request), cid, lang)
 
     def forget(cid: str | None, lang: str, confirmed: bool, request: gr.Request):
@@ -479,32 +475,33 @@ def build_app(engine: Engine, startup: Startup | None = None, conversations: Con
         owned(request, lang, lambda user: conversations.delete(user, cid))
         return [], None, listing(user_of(request), None, lang), "", ""
 
-    def turn_of(messages: list[dict], index: int) -> tuple[int, str]:
-        """The saved turn a chat message belongs to: its number and question."""
+    def turn_of(messages: list[dict], index) -> tuple[int, str]:
+        """The turn a chat message (``index``, as a like or retry event gives it) belongs
+        to: its number and question."""
+        index = index if isinstance(index, int) else index[0]
         asked = [message_text(m["content"]) for m in messages[: index + 1] if m["role"] == "user"]
         return len(asked), asked[-1] if asked else ""
 
+    def saved_turns(request: gr.Request, cid: str | None) -> tuple:
+        return owned(request, "en", lambda user: conversations.get(user, cid)).turns if cid else ()
+
     def rate(data: gr.LikeData, messages: list[dict], cid: str | None, request: gr.Request):
         """Thumbs up or down on an answer, kept with its saved turn."""
-        n, question = turn_of(messages, data.index if isinstance(data.index, int) else data.index[0])
-        if not cid or not n:
-            return
-        turns_saved = owned(request, "en", lambda user: conversations.get(user, cid)).turns
-        if n <= len(turns_saved) and turns_saved[n - 1].question == question:
+        n, question = turn_of(messages, data.index)
+        saved = saved_turns(request, cid)
+        if 0 < n <= len(saved) and saved[n - 1].question == question:
             conversations.rate(user_of(request), cid, n, {True: 1, False: -1}.get(data.liked))
 
     def regenerate(data: gr.RetryData, messages: list[dict], cid: str | None, request: gr.Request):
         """Write the last answer again: the chat goes back to its question, the saved turn
         is dropped, and the question is answered as if just sent."""
-        index = data.index if isinstance(data.index, int) else data.index[0]
-        n, question = turn_of(messages, index)
+        n, question = turn_of(messages, data.index)
         last = max((i for i, m in enumerate(messages) if m["role"] == "user"), default=-1)
         if not n or n != turn_of(messages, len(messages) - 1)[0] or not turns.offer(request.session_hash, question):
             return gr.skip(), gr.skip()
-        if cid:
-            saved_turns = owned(request, "en", lambda user: conversations.get(user, cid)).turns
-            if saved_turns and saved_turns[-1].n == n and saved_turns[-1].question == question:
-                conversations.drop_last_turn(user_of(request), cid)
+        saved = saved_turns(request, cid)
+        if len(saved) == n and saved[-1].question == question:
+            conversations.drop_last_turn(user_of(request), cid)
         return messages[: last + 1], gr.update(interactive=True, variant="stop")
 
     # The same operations for API clients, on conversation ids.
@@ -522,10 +519,7 @@ def build_app(engine: Engine, startup: Startup | None = None, conversations: Con
 
     def rename_conversation(cid: str, title: str, request: gr.Request) -> str:
         """Rename a saved conversation; its new title."""
-        try:
-            owned(request, "en", lambda user: conversations.rename(user, cid, title))
-        except ValueError as exc:
-            raise gr.Error(str(exc)) from None
+        owned(request, "en", lambda user: conversations.rename(user, cid, title))
         return conversations.get(user_of(request), cid).title
 
     def delete_conversation(cid: str, request: gr.Request) -> str:

@@ -119,6 +119,7 @@ class PreparedPrompts:
 
     def _load(self) -> None:
         """Hold the folder's states (up to the capacity); unreadable files are removed."""
+        held = 0
         for path in sorted(self.folder.glob("*.npz")) if self.folder.is_dir() else []:
             if path.name.endswith(".part.npz"):
                 path.unlink(missing_ok=True)
@@ -131,6 +132,7 @@ class PreparedPrompts:
                 log.warning("prepared prompts: dropping %s (%s)", path.name, exc)
                 path.unlink(missing_ok=True)
                 continue
-            if sum(s.llama_state_size for s in self._states.values()) + state.llama_state_size > self.capacity_bytes:
+            held += state.llama_state_size
+            if held > self.capacity_bytes:
                 break
             self._states[tuple(state.input_ids.tolist())] = state
