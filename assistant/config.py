@@ -75,19 +75,15 @@ class Settings:
     max_file_mb: int = 50
     max_upload_files: int = 20
     max_doc_chars: int = 2_000_000
-    # OCR of scans and images (Tesseract). On the essay's pages "kor+eng" read 0.12-0.17 of
-    # the characters wrong; Tesseract's Hangul script model read fewer wrong (0.08-0.11) but
-    # spaced out the syllables of most words, which search cannot use (bench/ocr.py).
-    ocr_languages: str = "kor+eng"
+    # OCR of scans and images (Tesseract): "HANGUL+LATIN", the model whose syllables are kept
+    # and the model whose Latin words, numbers and punctuation are kept; both read each page
+    # at once. One model reads alone. On the essay's scanned pages Hangul+eng read 3.5 % of
+    # the characters wrong, "kor+eng" in one run 12-17 % (bench/ocr.py).
+    ocr_languages: str = "Hangul+eng"
     ocr_dpi: int = 300  # resolution a PDF page is rendered at for OCR
     ocr_page_mode: int = 4  # Tesseract --psm: one column of text of variable sizes
     ocr_min_confidence: float = 50.0  # a page whose mean word confidence is lower is reported, not indexed
     ocr_page_seconds: int = 60  # the most one page may take
-    # A word read with less confidence than this is read again alone with each language's
-    # model and the surest reading kept (0: off). On the essay's scanned pages it cut the
-    # characters read wrong from 0.14/0.12 to 0.10/0.08 for 1.3x the time of one Tesseract
-    # run (bench/ocr.py); 80-90 read alike, 95 worse (more words misread again with confidence).
-    ocr_second_look_below: float = 90.0
 
     # Web app
     queue_size: int = 64  # waiting requests beyond this are told the server is busy

@@ -11,6 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ESSAY = ROOT / "corpus" / "deep_learning_and_chatgpt.ko.txt"
 SQUAD = ROOT.parent / "shared" / "data" / "squad_v2.0_dev_public.json"
+KORQUAD = ROOT.parent / "shared" / "data" / "korquad_v1.0_dev_public.json"
 FONT = Path("/usr/share/fonts/truetype/nanum/NanumGothic.ttf")
 PAGE = (2480, 3508)  # A4 at 300 dpi
 MARGIN = 200
@@ -19,11 +20,11 @@ LINE_PX = 62
 PARAGRAPH_GAP = 40
 
 
-def render_pages(paragraphs: list[str], max_pages: int) -> tuple[list, list[list[str]]]:
+def render_pages(paragraphs: list[str], max_pages: int, font_file: Path = FONT) -> tuple[list, list[list[str]]]:
     """Page images, and the paragraphs each page holds (whole paragraphs, word-wrapped)."""
     from PIL import Image, ImageDraw, ImageFont
 
-    font = ImageFont.truetype(str(FONT), FONT_PX)
+    font = ImageFont.truetype(str(font_file), FONT_PX)
     width = PAGE[0] - 2 * MARGIN
     pages, held = [], []
     todo = list(paragraphs)
@@ -89,3 +90,9 @@ def english_paragraphs() -> list[str]:
     article = json.loads(SQUAD.read_text(encoding="utf-8"))["data"][0]
     return [p["context"] for p in article["paragraphs"][:3]]
 
+
+
+def korquad_paragraphs(title: str) -> list[str]:
+    """The paragraphs of one Korean encyclopedia article (KorQuAD 1.0 dev public)."""
+    articles = json.loads(KORQUAD.read_text(encoding="utf-8"))["data"]
+    return [p["context"] for a in articles if a["title"] == title for p in a["paragraphs"]]

@@ -1,16 +1,19 @@
 """Text from page images with the Tesseract command, for PDF pages without a text
-layer and for image files. Each page is bounded in time and size; its words' mean
+layer and for image files: a Hangul model and a Latin model each read the page and each
+is kept where it reads its own script. Each page is bounded in time and size; its mean
 confidence decides whether it is indexed, and a page too doubtful to trust is reported."""
 
 from __future__ import annotations
 
 import functools
 import os
+import re
 import subprocess
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 
 from ..config import Settings
@@ -18,9 +21,8 @@ from ..types import OcrSummary
 from .base import Unreadable
 
 MAX_PIXELS = 40_000_000  # a larger page image is scaled down before OCR (memory)
-STRIP_WORDS = 120  # doubtful words per strip read again (a strip stays well under Tesseract's 32,767 px)
-STRIP_PAD, STRIP_GAP = 6, 30  # pixels around each word cut out, and between rows of a strip
-INSTALL = "apt-get install tesseract-ocr tesseract-ocr-kor tesseract-ocr-eng"
+SYLLABLE_OVERLAP = 0.3  # a Latin word overlapping a syllable of the Hangul reading by more is a misreading
+INSTALL = "apt-get install tesseract-ocr tesseract-ocr-script-hang tesseract-ocr-eng"
 TESSERACT = "tesseract"
 
 PageProgress = Callable[[str, int, int], None]  # (document name, pages read, pages to read)
@@ -33,12 +35,11 @@ class OcrConfig:
     page_mode: int = Settings.ocr_page_mode
     min_confidence: float = Settings.ocr_min_confidence
     page_seconds: int = Settings.ocr_page_seconds
-    second_look_below: float = Settings.ocr_second_look_below
 
     @classmethod
     def of(cls, settings: Settings) -> "OcrConfig":
         return cls(settings.ocr_languages, settings.ocr_dpi, settings.ocr_page_mode,
-                   settings.ocr_min_confidence, settings.ocr_page_seconds, settings.ocr_second_look_below)
+                   settings.ocr_min_confidence, settings.ocr_page_seconds)
 
 
 @functools.lru_cache(maxsize=1)
@@ -94,59 +95,42 @@ class Reader:
         return text
 
     def _tesseract(self, image) -> tuple[str, float] | None:
-        """The page's text and the words' mean confidence; None when it ran out of time.
-        One Tesseract run with all the languages writes the text (whose spacing follows the
-        page) and each word's box and confidence; then the doubtful words get a second look
-        (``_second_look``) within what is left of the page's time."""
-        deadline = time.monotonic() + self.config.page_seconds
+        """The page's text and the mean confidence of its characters; None when it ran out
+        of time. Each model reads the whole page once (both at the same time) and
+        ``_fuse`` keeps, of each, the script it reads well."""
+        models = self.config.languages.split("+")
+        hangul, latin = models[0], models[-1]
         with tempfile.TemporaryDirectory(prefix="ocr-") as tmp:
-            found = self._run(image, Path(tmp) / "page", self.config.languages, deadline, "txt")
-            if found is None:
-                return None
-            text, words = found
-            languages = self.config.languages.split("+")
-            doubtful = [w for w in words if w.confidence < self.config.second_look_below] if len(languages) > 1 else []
-            if doubtful:
-                self._second_look(image, doubtful, languages, Path(tmp), deadline)
-                text = _replace_words(text, words)
-        return _paragraphs(text), _confidence(words)
-
-    def _second_look(self, image, words: list["_Word"], languages: list[str], tmp: Path, deadline: float) -> None:
-        """Read each doubtful word again alone with each language's model, and keep the
-        reading Tesseract is surest of. A word of one language inside a sentence of the other
-        ("Python" in a Korean line, a particle after it) is what the combined models misread
-        most (bench/ocr.py). The words are cut out and stacked into strips, one run per strip
-        and language; out of time, the first reading stays."""
-        for start in range(0, len(words), STRIP_WORDS):
-            part = words[start : start + STRIP_WORDS]
-            strip, rows = _strip(image, [w.box for w in part])
-            for language in languages:
-                found = self._run(strip, tmp / "strip", language, deadline)
-                if found is None:
-                    return
-                for word, reading in zip(part, _by_row(found[1], rows)):
-                    if reading is not None and reading.confidence > word.confidence:
-                        word.reading, word.confidence = reading.text, reading.confidence
-
-    def _run(self, image, base: Path, languages: str, deadline: float, *outputs: str) -> tuple[str, list["_Word"]] | None:
-        """One Tesseract run: the text (if "txt" is asked for) and the words (TSV)."""
-        source = base.with_suffix(".png")
-        image.save(source)
-        command = [TESSERACT, str(source), str(base), "-l", languages,
-                   "--psm", str(self.config.page_mode), "-c", "tessedit_create_tsv=1", *outputs]
-        left = deadline - time.monotonic()
-        if left <= 0:
+            source = Path(tmp) / "page.png"
+            image.save(source)
+            pages = self._run(source, [hangul] if hangul == latin else [hangul, latin])
+        if pages is None:
             return None
+        read = _fuse(pages[-1], pages[0], _ink(image))
+        return read.text, read.confidence
+
+    def _run(self, source: Path, models: list[str]) -> list[list[list[_Line]]] | None:
+        """Tesseract's hOCR of ``source``, one run per model, side by side; for each, the
+        paragraphs as lists of lines. None when the page's time ran out."""
+        outputs = [source.with_name(f"read{i}") for i in range(len(models))]
+        commands = [[TESSERACT, str(source), str(out), "-l", model, "--psm", str(self.config.page_mode),
+                     "-c", "hocr_char_boxes=1", "hocr"] for model, out in zip(models, outputs)]
+        deadline = time.monotonic() + self.config.page_seconds
         try:
-            run = subprocess.run(command, capture_output=True, text=True, timeout=left, env=_env())
-        except subprocess.TimeoutExpired:
-            return None
+            runs = [subprocess.Popen(c, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=_env()) for c in commands]
         except OSError as exc:
             raise Unreadable(f"needs OCR, but Tesseract is not installed ({INSTALL})") from exc
-        if run.returncode != 0:
-            raise Unreadable(f"OCR failed ({run.stderr.strip().splitlines()[-1] if run.stderr.strip() else run.returncode})")
-        text = base.with_suffix(".txt").read_text(encoding="utf-8") if "txt" in outputs else ""
-        return text, _words(base.with_suffix(".tsv").read_text(encoding="utf-8"))
+        try:
+            errors = [run.communicate(timeout=max(0.0, deadline - time.monotonic()))[1] for run in runs]
+        except subprocess.TimeoutExpired:
+            for run in runs:
+                run.kill()
+                run.wait()
+            return None
+        for run, error in zip(runs, errors):
+            if run.returncode != 0:
+                raise Unreadable(f"OCR failed ({error.strip().splitlines()[-1] if error.strip() else run.returncode})")
+        return [_hocr(out.with_suffix(".hocr").read_text(encoding="utf-8")) for out in outputs]
 
     def summary(self) -> OcrSummary | None:
         if not self.confidences and not self.dropped:
@@ -188,75 +172,216 @@ def _bounded(image):
     return image
 
 
-def _paragraphs(text: str) -> str:
-    """Tesseract's text with each paragraph's lines joined: paragraphs are separated by
-    blank lines, lines within one only wrap."""
-    paragraphs = (" ".join(line.strip() for line in block.splitlines() if line.strip()) for block in text.split("\n\n"))
-    return "\n\n".join(p for p in paragraphs if p)
+@dataclass(frozen=True)
+class _Char:
+    """A character of Tesseract's hOCR: what it read, where, and its word's confidence."""
+
+    text: str
+    box: tuple[int, int, int, int]  # left, top, right, bottom
+    confidence: float
+
+    @property
+    def middle(self) -> float:
+        return (self.box[0] + self.box[2]) / 2
+
+    @property
+    def syllable(self) -> bool:
+        return "\uac00" <= self.text[:1] <= "\ud7a3"
 
 
 @dataclass
-class _Word:
-    """A word of Tesseract's TSV: what it read, where, how sure it is; ``reading`` is what
-    a second look replaced it with."""
+class _Line:
+    box: tuple[int, int, int, int]
+    words: list[tuple[tuple[int, int, int, int], list[_Char]]] = field(default_factory=list)
 
+    @property
+    def height(self) -> int:
+        return self.box[3] - self.box[1]
+
+    def holds(self, c: _Char) -> bool:
+        """Whether a character another reading found lies on this line."""
+        x, y = c.middle, (c.box[1] + c.box[3]) / 2
+        return self.box[1] - 0.2 * self.height <= y <= self.box[3] + 0.2 * self.height and \
+            self.box[0] - self.height <= x <= self.box[2] + self.height
+
+
+class _Hocr(HTMLParser):
+    """Paragraphs, lines, words and characters (with boxes) of Tesseract's hOCR."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.paragraphs: list[list[_Line]] = []
+        self.word_confidence = 0.0
+        self.char: list | None = None  # [text, box] of the character being read
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        kind, title = dict(attrs).get("class"), dict(attrs).get("title") or ""
+        if kind == "ocr_par":
+            self.paragraphs.append([])
+        elif kind == "ocr_line" and self.paragraphs:
+            self.paragraphs[-1].append(_Line(_box(title, "bbox")))
+        elif kind == "ocrx_word" and self.paragraphs and self.paragraphs[-1]:
+            self.word_confidence = float(re.search(r"x_wconf (\d+)", title).group(1))
+            self.paragraphs[-1][-1].words.append((_box(title, "bbox"), []))
+        elif kind == "ocrx_cinfo" and self.paragraphs and self.paragraphs[-1] and self.paragraphs[-1][-1].words:
+            self.char = ["", _box(title, "x_bboxes")]
+
+    def handle_data(self, data: str) -> None:
+        if self.char is not None:
+            self.char[0] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.char is not None and tag == "span":
+            text, box = self.char
+            if text.strip():
+                self.paragraphs[-1][-1].words[-1][1].append(_Char(text.strip(), box, self.word_confidence))
+            self.char = None
+
+
+def _box(title: str, key: str) -> tuple[int, int, int, int]:
+    left, top, right, bottom = (int(v) for v in re.search(key + r" (-?\d+) (-?\d+) (-?\d+) (-?\d+)", title).groups())
+    return left, top, right, bottom
+
+
+def _hocr(html: str) -> list[list[_Line]]:
+    """The hOCR's paragraphs, without the echo lines Tesseract sometimes adds: a thin line
+    lying mostly inside a taller one (the lower half of a line's glyphs read again)."""
+    parser = _Hocr()
+    parser.feed(html)
+    lines = [line for par in parser.paragraphs for line in par]
+
+    def echo(line: _Line) -> bool:
+        return any(other.height > line.height and
+                   min(line.box[3], other.box[3]) - max(line.box[1], other.box[1]) > 0.5 * line.height for other in lines)
+
+    return [[line for line in par if line.words and not echo(line)] for par in parser.paragraphs]
+
+
+@dataclass(frozen=True)
+class _Read:
     text: str
-    box: tuple[int, int, int, int]  # left, top, width, height
     confidence: float
-    reading: str = ""
 
 
-def _words(tsv: str) -> list[_Word]:
-    words = []
-    for row in tsv.splitlines()[1:]:
-        cells = row.split("\t")
-        if len(cells) < 12 or not cells[11].strip() or float(cells[10]) < 0:
+def _fuse(latin: list[list[_Line]], hangul: list[list[_Line]], ink) -> _Read:
+    """One page's text from two readings: the Hangul model's syllables and the Latin
+    model's words. The Latin model reads Korean words as confident Latin letters ("모델을"
+    as "SAS") and the Hangul model reads Latin words as digits and jamo, so each is kept
+    where it reads its own script: a Latin word is the Latin model's where no syllable of
+    the Hangul reading lies in it, and a Latin word with a particle ("ChatGPT가") takes its
+    letters from one and its syllables from the other. Lines, paragraphs and order follow
+    the Latin reading; spaces are the wide gaps of the page image (``_spaces``)."""
+    pool = [c for par in hangul for line in par for _, chars in line.words for c in chars]
+    free = set(range(len(pool)))
+    space = _space_width(ink, [line for par in latin for line in par])
+    paragraphs, confidences = [], []
+    for par in latin:
+        texts = []
+        for line in par:
+            mine = [i for i in sorted(free) if line.holds(pool[i])]
+            free -= set(mine)
+            chars = _line_chars(line, [pool[i] for i in mine])
+            confidences += [c.confidence for c in chars]
+            texts.append(_spaced(chars, _gaps(ink, line, space)))
+        paragraphs.append(" ".join(t for t in texts if t))
+    confidence = sum(confidences) / len(confidences) if confidences else 0.0
+    return _Read("\n\n".join(p for p in paragraphs if p), confidence)
+
+
+def _line_chars(line: _Line, hangul: list[_Char]) -> list[_Char]:
+    """One line's characters in reading order: the Hangul reading's, with the Latin
+    reading's Latin words and word parts put in place of what it read there."""
+    syllables = [c for c in hangul if c.syllable]
+    pieces: list[tuple[float, float, list[_Char]]] = []
+    for box, chars in line.words:
+        inside = [c for c in syllables if box[0] <= c.middle <= box[2]]
+        if inside:
+            before = [c for c in chars if c.middle < inside[0].box[0]]
+            after = [c for c in chars if c.middle > inside[-1].box[2]]
+            pieces += [(part[0].box[0], part[-1].box[2], part) for part in (before, after) if _latin(part)]
+        elif chars and not any(_overlap(box, c.box) > SYLLABLE_OVERLAP * (c.box[2] - c.box[0]) for c in syllables):
+            pieces.append((box[0], box[2], chars))
+    pieces.sort(key=lambda p: p[0])
+    out: list[_Char] = []
+    for c in hangul:
+        if any(start <= c.middle <= end for start, end, _ in pieces):
             continue
-        left, top, width, height = (int(c) for c in cells[6:10])
-        words.append(_Word(cells[11].strip(), (left, top, width, height), float(cells[10])))
-    return words
+        while pieces and pieces[0][0] < c.middle:
+            out += pieces.pop(0)[2]
+        out.append(c)
+    for _, _, chars in pieces:
+        out += chars
+    return out
 
 
-def _confidence(words: list[_Word]) -> float:
-    """Mean word confidence (0-100), weighted by word length."""
-    weight = sum(len(w.reading or w.text) for w in words)
-    return sum(len(w.reading or w.text) * w.confidence for w in words) / weight if weight else 0.0
+def _latin(chars: list[_Char]) -> bool:
+    return any(c.text.isascii() and c.text.isalpha() for c in chars)
 
 
-def _strip(image, boxes: list[tuple[int, int, int, int]]):
-    """The boxes cut out of ``image`` (with a margin) and stacked one per row on a white
-    strip; with each row's vertical span."""
-    from PIL import Image
-
-    crops = [image.crop((x - STRIP_PAD, y - STRIP_PAD, x + w + STRIP_PAD, y + h + STRIP_PAD)) for x, y, w, h in boxes]
-    strip = Image.new("L", (max(c.width for c in crops) + 2 * STRIP_GAP, sum(c.height + STRIP_GAP for c in crops) + STRIP_GAP), 255)
-    y, rows = STRIP_GAP, []
-    for crop in crops:
-        strip.paste(crop, (STRIP_GAP, y))
-        rows.append((y, y + crop.height))
-        y += crop.height + STRIP_GAP
-    return strip, rows
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> int:
+    return max(0, min(a[2], b[2]) - max(a[0], b[0]))
 
 
-def _by_row(words: list[_Word], rows: list[tuple[int, int]]) -> list[_Word | None]:
-    """What was read in each row of a strip, joined, with its least sure word's confidence."""
-    found: list[list[_Word]] = [[] for _ in rows]
-    for w in words:
-        middle = w.box[1] + w.box[3] / 2
-        row = next((i for i, (a, b) in enumerate(rows) if a - STRIP_GAP / 2 <= middle <= b + STRIP_GAP / 2), None)
-        if row is not None:
-            found[row].append(w)
-    return [_Word("".join(w.text for w in ws), ws[0].box, min(w.confidence for w in ws)) if ws else None for ws in found]
+def _ink(image):
+    """Which pixels of the page are ink (darker than Otsu's threshold of its grey levels)."""
+    import numpy as np
+
+    pixels = np.asarray(image)
+    counts = np.bincount(pixels.ravel(), minlength=256)
+    return pixels < _otsu(np.arange(256, dtype=float), counts)
 
 
-def _replace_words(text: str, words: list[_Word]) -> str:
-    """``text`` with each word read again put in place of its first reading. The words
-    appear in the text in order, so each is found after the one before."""
-    out, pos = [], 0
-    for w in words:
-        at = text.find(w.text, pos)
-        if at < 0:
-            continue
-        out += [text[pos:at], w.reading or w.text]
-        pos = at + len(w.text)
-    return "".join(out) + text[pos:]
+def _line_gaps(ink, line: _Line) -> list[tuple[int, int]]:
+    """The blank column runs between ink inside a line's box, as (start, end) x."""
+    import numpy as np
+
+    left, top, right, bottom = line.box
+    columns = np.concatenate(([True], ink[top:bottom, left:right].any(axis=0), [True]))
+    edges = np.flatnonzero(np.diff(columns.astype(np.int8)))
+    return [(left + int(a), left + int(b)) for a, b in zip(edges[::2], edges[1::2])]
+
+
+def _space_width(ink, lines: list[_Line]) -> float:
+    """The gap, as a share of line height, above which a gap is a space: Otsu's threshold
+    between the narrow gaps inside words and the wide ones between them, on the whole page
+    (fonts, sizes and scans differ, so it is not fixed)."""
+    import numpy as np
+
+    shares = [(b - a) / line.height for line in lines if line.height for a, b in _line_gaps(ink, line)]
+    if len(shares) < 2:
+        return float("inf")
+    return _otsu(np.asarray(shares), np.ones(len(shares)))
+
+
+def _gaps(ink, line: _Line, space: float) -> list[float]:
+    """The middles of the line's gaps wide enough to be spaces."""
+    return [(a + b) / 2 for a, b in _line_gaps(ink, line) if (b - a) >= space * line.height]
+
+
+def _spaced(chars: list[_Char], gaps: list[float]) -> str:
+    text = ""
+    for before, c in zip([None, *chars], chars):
+        if before is not None and any(before.middle < g < c.middle for g in gaps):
+            text += " "
+        text += c.text
+    return text
+
+
+def _otsu(values, counts) -> float:
+    """Otsu's threshold: the cut between sorted ``values`` (weighted by ``counts``) that best
+    separates two groups."""
+    import numpy as np
+
+    order = np.argsort(values)
+    values, counts = np.asarray(values, dtype=float)[order], np.asarray(counts, dtype=float)[order]
+    weight = np.cumsum(counts)[:-1]
+    total = counts.sum()
+    if total == 0 or len(values) < 2:
+        return float(values[0]) if len(values) else 0.0
+    mass = np.cumsum(counts * values)[:-1]
+    below = np.divide(mass, weight, out=np.zeros_like(mass), where=weight > 0)
+    rest = total - weight
+    above = np.divide(mass[-1] + counts[-1] * values[-1] - mass, rest, out=np.zeros_like(mass), where=rest > 0)
+    between = weight * rest * (below - above) ** 2
+    cut = int(np.argmax(between))
+    return (values[cut] + values[cut + 1]) / 2
