@@ -77,7 +77,7 @@ class Settings:
     max_doc_chars: int = 2_000_000
     # OCR of scans and images (Tesseract): "HANGUL+LATIN", the model whose syllables are kept
     # and the model whose Latin words, numbers and punctuation are kept; both read each page
-    # at once. One model reads alone. On the essay's scanned pages Hangul+eng read 3.5 % of
+    # at once. One model reads alone. On the essay's scanned pages Hangul+eng read 3-4 % of
     # the characters wrong, "kor+eng" in one run 12-17 % (bench/ocr.py).
     ocr_languages: str = "Hangul+eng"
     ocr_dpi: int = 300  # resolution a PDF page is rendered at for OCR

@@ -221,7 +221,8 @@ class _Hocr(HTMLParser):
         elif kind == "ocr_line" and self.paragraphs:
             self.paragraphs[-1].append(_Line(_box(title, "bbox")))
         elif kind == "ocrx_word" and self.paragraphs and self.paragraphs[-1]:
-            self.word_confidence = float(re.search(r"x_wconf (\d+)", title).group(1))
+            found = re.search(r"x_wconf (\d+)", title)
+            self.word_confidence = float(found.group(1)) if found else 0.0
             self.paragraphs[-1][-1].words.append((_box(title, "bbox"), []))
         elif kind == "ocrx_cinfo" and self.paragraphs and self.paragraphs[-1] and self.paragraphs[-1][-1].words:
             self.char = ["", _box(title, "x_bboxes")]
