@@ -6,6 +6,7 @@
 
 test2: the second test part, frozen 2026-12-03, read once (articles used by neither tune
 nor test; the same sampled counts and seed as the other parts).
+test3: a third test part, frozen 2026-12-03, Korean documents only, read once.
 
 The articles of each part (split.json) come from ../shared/data (KorQuAD 1.0 dev public
 half, SQuAD 2.0 dev public part) and are written as one document each into
@@ -68,26 +69,30 @@ def sampled(articles: list[dict], lang: str, answerable: bool, n: int, rng: rand
 
 
 def build(part: str, work: Path) -> tuple[Path, Path] | None:
-    missing = [str(p) for p in SOURCES.values() if not p.is_file()]
+    split = json.loads((UNSEEN / "split.json").read_text(encoding="utf-8"))
+    # A part may have no articles of one source (test3 has no SQuAD ones): that file is not needed.
+    missing = [str(p) for name, p in SOURCES.items() if split[name][part] and not p.is_file()]
     if missing:
         print(f"data not found ({', '.join(missing)}); skipping")
         return None
-    split = json.loads((UNSEEN / "split.json").read_text(encoding="utf-8"))
     corpus = work / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
     chosen = {}
     for name, path in SOURCES.items():
         titles = split[name][part]
+        if not titles:
+            chosen[name] = []
+            continue
         chosen[name] = [a for a in json.loads(path.read_text(encoding="utf-8"))["data"] if a["title"] in titles]
         for article in chosen[name]:
             write_article(corpus, article)
     n = split["sampled"]
     rng = random.Random(split["seed"])
-    items = (
-        sampled(chosen["squad"], "en", True, n["en_fact"], rng, "en-f")
-        + sampled(chosen["squad"], "en", False, n["en_unanswerable"], rng, "en-u")
-        + sampled(chosen["korquad"], "ko", True, n["ko_fact"], rng, "ko-f")
-    )
+    items = []
+    if chosen["squad"]:  # no English dataset questions for a part without SQuAD articles
+        items += sampled(chosen["squad"], "en", True, n["en_fact"], rng, "en-f")
+        items += sampled(chosen["squad"], "en", False, n["en_unanswerable"], rng, "en-u")
+    items += sampled(chosen["korquad"], "ko", True, n["ko_fact"], rng, "ko-f")
     written = UNSEEN / f"written_{part}.jsonl"
     items += [json.loads(line) for line in written.read_text(encoding="utf-8").splitlines() if line.strip()]
     answer_set = work / "set.jsonl"
@@ -97,7 +102,7 @@ def build(part: str, work: Path) -> tuple[Path, Path] | None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("tune", "test", "test2"), required=True)
+    parser.add_argument("--part", choices=("tune", "test", "test2", "test3"), required=True)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--only", help="a regular expression over item ids: run only those")
     args = parser.parse_args()
