@@ -201,10 +201,14 @@ class LlamaGenerator(Generator):
 
         tokens = self.prompt_tokens(messages)
         with self._lock:
+            # The context goes back to what it held, so the next question's prompt, which
+            # opens with the same rules and examples, is not read again from the start.
+            before = self.llm.save_state()
             held = Llama.longest_token_prefix(self.llm._input_ids.tolist(), tokens)
             self.llm.n_tokens = min(held, len(tokens) - 1)
             self.llm.eval(tokens[self.llm.n_tokens :])
             logits = np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(self.llm.n_vocab(),)).astype(np.float64)
+            self.llm.load_state(before)
         probs = np.exp(logits - logits.max())
         probs /= probs.sum()
         top = np.argsort(-probs)[:20]
