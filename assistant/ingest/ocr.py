@@ -271,7 +271,7 @@ def _fuse(latin: list[list[_Line]], hangul: list[list[_Line]], ink) -> _Read:
     where it reads its own script: a Latin word is the Latin model's where no syllable of
     the Hangul reading lies in it, and a Latin word with a particle ("ChatGPT가") takes its
     letters from one and its syllables from the other. Lines, paragraphs and order follow
-    the Latin reading; spaces are the wide gaps of the page image (``_spaces``)."""
+    the Latin reading; spaces are the wide gaps of the page image (``_gaps``)."""
     pool = [c for par in hangul for line in par for _, chars in line.words for c in chars]
     free = set(range(len(pool)))
     space = _space_width(ink, [line for par in latin for line in par])
@@ -303,10 +303,9 @@ def _line_chars(line: _Line, hangul: list[_Char]) -> list[_Char]:
         elif chars and not any(_overlap(box, c.box) > SYLLABLE_OVERLAP * (c.box[2] - c.box[0]) for c in syllables):
             pieces.append((box[0], box[2], chars))
     pieces.sort(key=lambda p: p[0])
+    kept = [c for c in hangul if not any(start <= c.middle <= end for start, end, _ in pieces)]
     out: list[_Char] = []
-    for c in hangul:
-        if any(start <= c.middle <= end for start, end, _ in pieces):
-            continue
+    for c in kept:
         while pieces and pieces[0][0] < c.middle:
             out += pieces.pop(0)[2]
         out.append(c)
