@@ -58,6 +58,17 @@ def _wrap(text: str, draw, font, width: int) -> list[str]:
     return lines + [line] if line else lines
 
 
+def scanned_look(image, angle: float, noise: float, blur: float, seed: int = 0):
+    """``image`` as a scanner might give it: turned by ``angle`` degrees, blurred, on grey
+    paper with Gaussian noise of ``noise`` grey levels."""
+    import numpy as np
+    from PIL import Image, ImageFilter
+
+    turned = image.convert("L").rotate(angle, resample=Image.BICUBIC, fillcolor=255).filter(ImageFilter.GaussianBlur(blur))
+    pixels = np.asarray(turned, dtype=float) * 0.85 + 20 + np.random.default_rng(seed).normal(0, noise, (image.height, image.width))
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
 def image_pdf(images: list) -> bytes:
     """An image-only PDF, one page per image."""
     out = io.BytesIO()

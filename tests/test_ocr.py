@@ -13,7 +13,7 @@ from assistant.ingest.library import Library
 from assistant.ingest.ocr import OcrConfig
 
 from .conftest import ROOT, indexed_engine
-from .scans import cer, english_paragraphs, essay_paragraphs, image_pdf, render_pages
+from .scans import cer, english_paragraphs, essay_paragraphs, image_pdf, render_pages, scanned_look
 
 
 @pytest.fixture(scope="module")
@@ -150,6 +150,18 @@ def test_one_upload_with_a_corrupt_hwp_a_truncated_image_and_an_encrypted_pdf(tm
     assert by_name["encrypted.pdf"].status == "refused" and by_name["encrypted.pdf"].reason.startswith("encrypted PDF")
     assert by_name["noori.hwp"].status == "added"
     assert sorted(p.name for p in (tmp_path / "corpus").iterdir()) == ["noori.hwp"]
+
+
+def test_a_leaning_noisy_scan_is_turned_upright_and_read(tmp_path):
+    """A page turned by 2 degrees, blurred and speckled: the lines are straightened before
+    the readings are matched line by line, and spaces are still found."""
+    pages, held = render_pages(essay_paragraphs(), 1)
+    path = tmp_path / "leaning.png"
+    scanned_look(pages[0], angle=2.0, noise=25, blur=1.2).save(path)
+    text = load_document(path, path.name).text
+    source = "\n".join(held[0])
+    assert cer(source, text) <= 0.06
+    assert abs(len(text.split()) - len(source.split())) <= 0.15 * len(source.split())
 
 
 def test_the_two_models_together_read_better_than_the_hangul_model_alone(scan):

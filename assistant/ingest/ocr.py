@@ -100,6 +100,7 @@ class Reader:
         ``_fuse`` keeps, of each, the script it reads well."""
         models = self.config.languages.split("+")
         hangul, latin = models[0], models[-1]
+        image = _deskewed(image)
         with tempfile.TemporaryDirectory(prefix="ocr-") as tmp:
             source = Path(tmp) / "page.png"
             image.save(source)
@@ -331,12 +332,39 @@ def _ink(image):
     return pixels < _otsu(np.arange(256, dtype=float), counts)
 
 
+def _deskewed(image):
+    """The page turned upright: a scan's lines lean by a degree or two, and the line boxes
+    both readings are matched by, and the gaps spaces are found in, assume level lines.
+    The angle is the one whose rows of ink are sharpest (the row profile's variance),
+    searched on a quarter-size copy from -5 to 5 degrees, then to a tenth of a degree."""
+    import numpy as np
+    from PIL import Image
+
+    small = image.resize((max(1, image.width // 4), max(1, image.height // 4)))
+    ink = Image.fromarray((_ink(small) * 255).astype(np.uint8))
+
+    def sharpness(angle: float) -> tuple[float, float]:
+        rows = np.asarray(ink.rotate(angle, resample=Image.NEAREST), dtype=np.float64).sum(axis=1)
+        return float(np.var(rows)), -abs(angle)  # of equally sharp angles, the smallest turn
+
+    coarse = max(np.arange(-5.0, 5.01, 0.5), key=sharpness)
+    angle = max(np.arange(coarse - 0.5, coarse + 0.51, 0.1), key=sharpness)
+    if abs(angle) < 0.05:
+        return image
+    return image.rotate(float(angle), resample=Image.BICUBIC, fillcolor=255)
+
+
 def _line_gaps(ink, line: _Line) -> list[tuple[int, int]]:
-    """The blank column runs between ink inside a line's box, as (start, end) x."""
+    """The blank column runs between ink inside a line's box, as (start, end) x. An ink
+    pixel without an ink neighbour is a scan's speckle, not ink."""
     import numpy as np
 
     left, top, right, bottom = line.box
-    columns = np.concatenate(([True], ink[top:bottom, left:right].any(axis=0), [True]))
+    band = ink[top:bottom, left:right]
+    padded = np.pad(band, 1)
+    neighbours = sum(padded[1 + dy : padded.shape[0] - 1 + dy, 1 + dx : padded.shape[1] - 1 + dx]
+                     for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx)
+    columns = np.concatenate(([True], (band & (neighbours > 0)).any(axis=0), [True]))
     edges = np.flatnonzero(np.diff(columns.astype(np.int8)))
     return [(left + int(a), left + int(b)) for a, b in zip(edges[::2], edges[1::2])]
 
@@ -344,10 +372,13 @@ def _line_gaps(ink, line: _Line) -> list[tuple[int, int]]:
 def _space_width(ink, lines: list[_Line]) -> float:
     """The gap, as a share of line height, above which a gap is a space: Otsu's threshold
     between the narrow gaps inside words and the wide ones between them, on the whole page
-    (fonts, sizes and scans differ, so it is not fixed)."""
+    (fonts, sizes and scans differ, so it is not fixed). Lines far thinner than most (a
+    rule, a speck) and gaps wider than two line heights (columns, indents) do not count."""
     import numpy as np
 
-    shares = [(b - a) / line.height for line in lines if line.height for a, b in _line_gaps(ink, line)]
+    usual = float(np.median([line.height for line in lines])) if lines else 0.0
+    shares = [share for line in lines if line.height >= usual / 2 for a, b in _line_gaps(ink, line)
+              if (share := (b - a) / line.height) <= 2]
     if len(shares) < 2:
         return float("inf")
     return _otsu(np.asarray(shares), np.ones(len(shares)))
