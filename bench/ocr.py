@@ -46,6 +46,13 @@ from tests.scans import (
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def bare_tesseract(image: Path, models: str, page_mode: int) -> str:
+    """The text of one plain ``tesseract`` run (one OpenMP thread, as ours)."""
+    subprocess.run(["tesseract", str(image), str(image.with_name("out")), "-l", models, "--psm", str(page_mode)],
+                   check=True, capture_output=True, env={**os.environ, "OMP_THREAD_LIMIT": "1"})
+    return image.with_name("out.txt").read_text(encoding="utf-8")
+
+
 def spread(xs: list[float]) -> str:
     return f"median {statistics.median(xs):.2f}, min {min(xs):.2f}, max {max(xs):.2f}"
 
@@ -75,8 +82,7 @@ def main() -> None:
             image.save(work / "page.png")
             t = time.perf_counter()
             for model in dict.fromkeys(config.languages.split("+")):
-                subprocess.run(["tesseract", str(work / "page.png"), str(work / "out"), "-l", model, "--psm", str(config.page_mode)],
-                               check=True, capture_output=True, env={**os.environ, "OMP_THREAD_LIMIT": "1"})
+                bare_tesseract(work / "page.png", model, config.page_mode)
             bare.append(time.perf_counter() - t)
     print(f"OCR {config.languages}, psm {config.page_mode}, {config.dpi} dpi; {len(sources)} pages x {args.runs} runs")
     print(f"seconds per page, ours: {spread(ours)}")
@@ -116,9 +122,7 @@ def scanned_pages(config: OcrConfig, korean, korean_source: list[str], english, 
             ours = reader.read(page, 1)
             with tempfile.TemporaryDirectory() as tmp:
                 page.save(Path(tmp) / "page.png")
-                subprocess.run(["tesseract", str(Path(tmp) / "page.png"), str(Path(tmp) / "out"), "-l", "kor+eng", "--psm", str(config.page_mode)],
-                               check=True, capture_output=True, env={**os.environ, "OMP_THREAD_LIMIT": "1"})
-                bare = (Path(tmp) / "out.txt").read_text(encoding="utf-8")
+                bare = bare_tesseract(Path(tmp) / "page.png", "kor+eng", config.page_mode)
             text = chr(10).join(source)
             print(f"scanned look: {label} page turned {angle} degrees, noise {noise}, blur {blur}: character error rate "
                   f"ours {cer(text, ours):.3f}, one kor+eng run {cer(text, bare):.3f}")
