@@ -79,7 +79,7 @@ def test_keys_and_errors(real_engine, tmp_path):
         with pytest.raises(openai.BadRequestError, match="too long"):
             c.chat.completions.create(model="x", messages=[{"role": "user", "content": "가" * 3000}])
         r = httpx.post(url + "v1/chat/completions", json={"messages": [{"role": "assistant", "content": "hi"}]},
-                       headers={"Authorization": f"Bearer {KEY}"})
+                       headers={"Authorization": f"Bearer {KEY}"}, timeout=60)
         assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_messages"
         secret_question = "zebra-marker question about nothing"
         c.chat.completions.create(model="x", messages=[{"role": "user", "content": secret_question}])
