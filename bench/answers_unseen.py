@@ -80,10 +80,7 @@ def build(part: str, work: Path) -> tuple[Path, Path] | None:
     chosen = {}
     for name, path in SOURCES.items():
         titles = split[name][part]
-        if not titles:
-            chosen[name] = []
-            continue
-        chosen[name] = [a for a in json.loads(path.read_text(encoding="utf-8"))["data"] if a["title"] in titles]
+        chosen[name] = [a for a in json.loads(path.read_text(encoding="utf-8"))["data"] if a["title"] in titles] if titles else []
         for article in chosen[name]:
             write_article(corpus, article)
     n = split["sampled"]

@@ -4,6 +4,7 @@ image-only PDF (no text layer) or as image files."""
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 from pathlib import Path
@@ -102,8 +103,11 @@ def english_paragraphs() -> list[str]:
     return [p["context"] for p in article["paragraphs"][:3]]
 
 
+@functools.cache
+def _korquad() -> list[dict]:
+    return json.loads(KORQUAD.read_text(encoding="utf-8"))["data"]
+
 
 def korquad_paragraphs(title: str) -> list[str]:
     """The paragraphs of one Korean encyclopedia article (KorQuAD 1.0 dev public)."""
-    articles = json.loads(KORQUAD.read_text(encoding="utf-8"))["data"]
-    return [p["context"] for a in articles if a["title"] == title for p in a["paragraphs"]]
+    return [p["context"] for a in _korquad() if a["title"] == title for p in a["paragraphs"]]

@@ -202,7 +202,7 @@ class LlamaGenerator(Generator):
         tokens = self.prompt_tokens(messages)
         with self._lock:
             # The context goes back to what it held, so the next question's prompt, which
-            # opens with the same rules and examples, is not read again from the start.
+            # opens with the same rules, is not read again from the start.
             before = self.llm.save_state()
             held = Llama.longest_token_prefix(self.llm._input_ids.tolist(), tokens)
             self.llm.n_tokens = min(held, len(tokens) - 1)

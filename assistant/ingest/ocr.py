@@ -107,8 +107,7 @@ class Reader:
             pages = self._run(source, [hangul] if hangul == latin else [hangul, latin])
         if pages is None:
             return None
-        read = _fuse(pages[-1], pages[0], _ink(image))
-        return read.text, read.confidence
+        return _fuse(pages[-1], pages[0], _ink(image))
 
     def _run(self, source: Path, models: list[str]) -> list[list[list[_Line]]] | None:
         """Tesseract's hOCR of ``source``, one run per model, side by side; for each, the
@@ -259,35 +258,31 @@ def _hocr(html: str) -> list[list[_Line]]:
     return [[line for line in par if line.words and not echo(line)] for par in parser.paragraphs]
 
 
-@dataclass(frozen=True)
-class _Read:
-    text: str
-    confidence: float
-
-
-def _fuse(latin: list[list[_Line]], hangul: list[list[_Line]], ink) -> _Read:
-    """One page's text from two readings: the Hangul model's syllables and the Latin
-    model's words. The Latin model reads Korean words as confident Latin letters ("모델을"
-    as "SAS") and the Hangul model reads Latin words as digits and jamo, so each is kept
-    where it reads its own script: a Latin word is the Latin model's where no syllable of
-    the Hangul reading lies in it, and a Latin word with a particle ("ChatGPT가") takes its
-    letters from one and its syllables from the other. Lines, paragraphs and order follow
-    the Latin reading; spaces are the wide gaps of the page image (``_gaps``)."""
-    pool = [c for par in hangul for line in par for _, chars in line.words for c in chars]
-    free = set(range(len(pool)))
-    space = _space_width(ink, [line for par in latin for line in par])
+def _fuse(latin: list[list[_Line]], hangul: list[list[_Line]], ink) -> tuple[str, float]:
+    """One page's text and mean confidence from two readings: the Hangul model's syllables
+    and the Latin model's words. The Latin model reads Korean words as confident Latin
+    letters ("모델을" as "SAS") and the Hangul model reads Latin words as digits and jamo, so
+    each is kept where it reads its own script: a Latin word is the Latin model's where no
+    syllable of the Hangul reading lies in it, and a Latin word with a particle ("ChatGPT가")
+    takes its letters from one and its syllables from the other. Lines, paragraphs and order
+    follow the Latin reading; spaces are the wide gaps of the page image (``_space_width``)."""
+    lines = [line for par in latin for line in par]
+    gaps = {id(line): _line_gaps(ink, line) for line in lines}
+    space = _space_width(lines, gaps)
+    left = [c for par in hangul for line in par for _, chars in line.words for c in chars]
     paragraphs, confidences = [], []
     for par in latin:
         texts = []
         for line in par:
-            mine = [i for i in sorted(free) if line.holds(pool[i])]
-            free -= set(mine)
-            chars = _line_chars(line, [pool[i] for i in mine])
+            here = [line.holds(c) for c in left]
+            mine, left = [c for c, h in zip(left, here) if h], [c for c, h in zip(left, here) if not h]
+            chars = _line_chars(line, mine)
             confidences += [c.confidence for c in chars]
-            texts.append(_spaced(chars, _gaps(ink, line, space)))
+            wide = [(a + b) / 2 for a, b in gaps[id(line)] if b - a >= space * line.height]
+            texts.append(_spaced(chars, wide))
         paragraphs.append(" ".join(t for t in texts if t))
     confidence = sum(confidences) / len(confidences) if confidences else 0.0
-    return _Read("\n\n".join(p for p in paragraphs if p), confidence)
+    return "\n\n".join(p for p in paragraphs if p), confidence
 
 
 def _line_chars(line: _Line, hangul: list[_Char]) -> list[_Char]:
@@ -369,24 +364,20 @@ def _line_gaps(ink, line: _Line) -> list[tuple[int, int]]:
     return [(left + int(a), left + int(b)) for a, b in zip(edges[::2], edges[1::2])]
 
 
-def _space_width(ink, lines: list[_Line]) -> float:
+def _space_width(lines: list[_Line], gaps: dict[int, list[tuple[int, int]]]) -> float:
     """The gap, as a share of line height, above which a gap is a space: Otsu's threshold
     between the narrow gaps inside words and the wide ones between them, on the whole page
     (fonts, sizes and scans differ, so it is not fixed). Lines far thinner than most (a
-    rule, a speck) and gaps wider than two line heights (columns, indents) do not count."""
+    rule, a speck) and gaps wider than two line heights (columns, indents) do not count.
+    ``gaps``: each line's blank column runs (``_line_gaps``), by ``id`` of the line."""
     import numpy as np
 
     usual = float(np.median([line.height for line in lines])) if lines else 0.0
-    shares = [share for line in lines if line.height >= usual / 2 for a, b in _line_gaps(ink, line)
+    shares = [share for line in lines if line.height and line.height >= usual / 2 for a, b in gaps[id(line)]
               if (share := (b - a) / line.height) <= 2]
     if len(shares) < 2:
         return float("inf")
     return _otsu(np.asarray(shares), np.ones(len(shares)))
-
-
-def _gaps(ink, line: _Line, space: float) -> list[float]:
-    """The middles of the line's gaps wide enough to be spaces."""
-    return [(a + b) / 2 for a, b in _line_gaps(ink, line) if (b - a) >= space * line.height]
 
 
 def _spaced(chars: list[_Char], gaps: list[float]) -> str:
