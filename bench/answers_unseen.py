@@ -7,6 +7,7 @@
 test2: the second test part, frozen 2026-12-03, read once (articles used by neither tune
 nor test; the same sampled counts and seed as the other parts).
 test3: a third test part, frozen 2026-12-03, Korean documents only, read once.
+test4: a fourth test part, frozen 2026-12-03, Korean documents only, read once.
 
 The articles of each part (split.json) come from ../shared/data (KorQuAD 1.0 dev public
 half, SQuAD 2.0 dev public part) and are written as one document each into
@@ -70,7 +71,7 @@ def sampled(articles: list[dict], lang: str, answerable: bool, n: int, rng: rand
 
 def build(part: str, work: Path) -> tuple[Path, Path] | None:
     split = json.loads((UNSEEN / "split.json").read_text(encoding="utf-8"))
-    # A part may have no articles of one source (test3 has no SQuAD ones): that file is not needed.
+    # A part may have no articles of one source (test3 and test4 have no SQuAD ones): that file is not needed.
     missing = [str(p) for name, p in SOURCES.items() if split[name][part] and not p.is_file()]
     if missing:
         print(f"data not found ({', '.join(missing)}); skipping")
@@ -99,7 +100,7 @@ def build(part: str, work: Path) -> tuple[Path, Path] | None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("tune", "test", "test2", "test3"), required=True)
+    parser.add_argument("--part", choices=("tune", "test", "test2", "test3", "test4"), required=True)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--only", help="a regular expression over item ids: run only those")
     args = parser.parse_args()
