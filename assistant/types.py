@@ -167,6 +167,7 @@ class Answer:
     refusal_detail: str = ""  # every finding of the verification stage, for a refused answer
     confidence: float | None = None  # the model's P("yes") that its cited passages state the answer
     reply: str = ""  # the model's own reply, before verification and citation
+    decline: float | None = None  # the probability the model gave declining (generation.DeclineFloor)
 
     def to_dict(self) -> dict:
         return {
@@ -186,4 +187,5 @@ class Answer:
             "refusal_detail": self.refusal_detail,
             "confidence": None if self.confidence is None else round(self.confidence, 3),
             "reply": self.reply,
+            "decline_probability": None if self.decline is None else round(self.decline, 3),
         }

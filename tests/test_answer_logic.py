@@ -244,3 +244,24 @@ def test_chat_messages_in_gradio_6_form_become_plain_history():
         {"role": "user", "content": "Quokka는 무엇인가요?"},
         {"role": "assistant", "content": "라이브러리입니다. [1]"},
     ]
+
+
+def test_a_decline_below_the_floor_is_taken_away_and_its_probability_kept():
+    import numpy as np
+
+    from assistant.answer.generation import DeclineFloor, sentinel_ids
+
+    fake_vocabulary = [(0, "The"), (1, "NOT"), (2, " NO"), (3, "N"), (4, "_FOUND"), (5, "답")]
+    ids = sentinel_ids(fake_vocabulary)
+    assert ids == [1, 2]
+    scores = np.log(np.array([0.3, 0.3, 0.1, 0.1, 0.1, 0.1], dtype=np.float32))
+    seen: dict = {}
+    out = DeclineFloor(ids, 0.5, seen)(None, scores.copy())
+    assert abs(seen["decline"] - 0.4) < 1e-6
+    assert np.isneginf(out[ids]).all() and np.isfinite(out[[0, 3, 4, 5]]).all()
+    seen = {}
+    floor = DeclineFloor(ids, 0.3, seen)
+    out = floor(None, scores.copy())
+    assert np.isfinite(out).all()  # 0.4 is not below 0.3: the model may decline
+    later = np.log(np.array([0.01, 0.9, 0.01, 0.01, 0.06, 0.01], dtype=np.float32))
+    assert np.array_equal(floor(None, later.copy()), later) and abs(seen["decline"] - 0.4) < 1e-6  # only the first token

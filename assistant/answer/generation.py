@@ -20,11 +20,14 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from ..config import Settings
+from ..text.lexicon import SENTINEL
 from ..types import Passage
 
 log = logging.getLogger(__name__)
@@ -51,7 +54,9 @@ def opening_grammar(language: str) -> str:
 class Prompt:
     """What a backend needs: chat messages for a language model, and the structured
     question and passages for the extractive backend. ``opening``: a language whose
-    letters (``OPENING``) the reply must begin with."""
+    letters (``OPENING``) the reply must begin with. ``decline_floor``: the reply may open
+    with the decline sentinel only when the model gives that at least this probability
+    (``DeclineFloor``)."""
 
     messages: list[dict]
     question: str
@@ -59,6 +64,9 @@ class Prompt:
     passages: list[Passage] = field(default_factory=list)
     max_tokens: int = 160
     opening: str | None = None
+    decline_floor: float = 0.0
+    # What the backend saw while answering: "decline", the probability it gave declining.
+    observed: dict = field(default_factory=dict, compare=False)
 
 
 class Generator:
@@ -116,6 +124,31 @@ def yes_share(candidates: dict[str, float]) -> float | None:
     return yes / (yes + no) if yes + no > 0 else None
 
 
+class DeclineFloor:
+    """A logits processor for the first new token: records the probability of the tokens
+    that begin the decline sentinel and, when it is below ``floor``, takes them away, so
+    a model that only half-declines answers and the checks judge that answer."""
+
+    def __init__(self, ids: list[int], floor: float, observed: dict):
+        self.ids, self.floor, self.observed = ids, floor, observed
+
+    def __call__(self, input_ids, scores):
+        if "decline" in self.observed:
+            return scores
+        z = scores.astype("float64")
+        p = np.exp(z - z.max())
+        share = float(p[self.ids].sum() / p.sum())
+        self.observed["decline"] = share
+        if share < self.floor:
+            scores[self.ids] = -np.inf
+        return scores
+
+
+def sentinel_ids(vocabulary: Iterable[tuple[int, str]]) -> list[int]:
+    """Token ids whose text (spaces aside) begins the decline sentinel, "NO" at least."""
+    return [i for i, text in vocabulary if len(text.strip()) >= 2 and SENTINEL.startswith(text.strip())]
+
+
 class LlamaGenerator(Generator):
     name = "llama"
 
@@ -168,15 +201,23 @@ class LlamaGenerator(Generator):
         return self.llm.create_chat_completion(messages=messages, temperature=0.0, top_k=1, stream=True, **options)
 
     def _stream(self, prompt: Prompt) -> Iterator[str]:
+        from llama_cpp import LogitsProcessorList
+
+        floor = DeclineFloor(self._sentinel_ids, prompt.decline_floor, prompt.observed)
         for part in self._complete(
             prompt.messages,
             max_tokens=prompt.max_tokens,
             repeat_penalty=NO_REPEAT_PENALTY,
             grammar=self._grammar(prompt.opening) if prompt.opening else None,
+            logits_processor=LogitsProcessorList([floor]),
         ):
             text = part["choices"][0]["delta"].get("content")
             if text:
                 yield text
+
+    @functools.cached_property
+    def _sentinel_ids(self) -> list[int]:
+        return sentinel_ids((i, self.llm.detokenize([i]).decode("utf-8", "ignore")) for i in range(self.llm.n_vocab()))
 
     @functools.cache
     def _grammar(self, language: str):
@@ -196,7 +237,6 @@ class LlamaGenerator(Generator):
     def judge(self, messages: list[dict]) -> float | None:
         """Reads only what the context does not hold yet: asked right after a reply, that is
         the reply and the question about it."""
-        import numpy as np
         from llama_cpp import Llama
 
         tokens = self.prompt_tokens(messages)

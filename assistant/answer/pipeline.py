@@ -38,7 +38,7 @@ class Pipeline:
         s = self.settings
         previous, earlier = (query.previous, query.earlier_answer) if query else (None, None)
         messages = prompt.build_messages(question, language, quoted, s.excerpt_budget, previous, insist, earlier)
-        return Prompt(messages=messages, question=question, language=language, passages=quoted, max_tokens=s.max_new_tokens)
+        return Prompt(messages=messages, question=question, language=language, passages=quoted, max_tokens=s.max_new_tokens, decline_floor=s.decline_floor)
 
     def stream(
         self,
@@ -81,7 +81,7 @@ class Pipeline:
             final = replace(self.prompt(question, language, quoted, query, insist=True), opening=language if miss == "language" else None)
             raw, more = yield from _reply(gen, final, stop, timings, started)
             pieces += more
-        tokens = dict(prompt_tokens=gen.count_tokens(first), completion_tokens=pieces)
+        tokens = dict(prompt_tokens=gen.count_tokens(first), completion_tokens=pieces, decline=first.observed.get("decline"))
 
         def judge(text: str, asked: str) -> float | None:
             t0 = time.perf_counter()
