@@ -124,6 +124,13 @@ def yes_share(candidates: dict[str, float]) -> float | None:
     return yes / (yes + no) if yes + no > 0 else None
 
 
+def probabilities(logits) -> np.ndarray:
+    """Softmax of one token's logits, in float64."""
+    z = np.asarray(logits, dtype=np.float64)
+    p = np.exp(z - z.max())
+    return p / p.sum()
+
+
 class DeclineFloor:
     """A logits processor for the first new token: records the probability of the tokens
     that begin the decline sentinel and, when it is below ``floor``, takes them away, so
@@ -135,9 +142,7 @@ class DeclineFloor:
     def __call__(self, input_ids, scores):
         if "decline" in self.observed:
             return scores
-        z = scores.astype("float64")
-        p = np.exp(z - z.max())
-        share = float(p[self.ids].sum() / p.sum())
+        share = float(probabilities(scores)[self.ids].sum())
         self.observed["decline"] = share
         if share < self.floor:
             scores[self.ids] = -np.inf
@@ -247,10 +252,9 @@ class LlamaGenerator(Generator):
             held = Llama.longest_token_prefix(self.llm._input_ids.tolist(), tokens)
             self.llm.n_tokens = min(held, len(tokens) - 1)
             self.llm.eval(tokens[self.llm.n_tokens :])
-            logits = np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(self.llm.n_vocab(),)).astype(np.float64)
+            logits = np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(self.llm.n_vocab(),))
+            probs = probabilities(logits)
             self.llm.load_state(before)
-        probs = np.exp(logits - logits.max())
-        probs /= probs.sum()
         top = np.argsort(-probs)[:20]
         return yes_share({self.llm.detokenize([int(i)]).decode("utf-8", "ignore"): float(probs[i]) for i in top})
 
