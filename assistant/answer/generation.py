@@ -172,6 +172,8 @@ class LlamaGenerator(Generator):
             n_batch=settings.llama_batch,
             verbose=False,
         )
+        # Found once at load (about 1 s: the whole vocabulary is read), not by the first question.
+        self._sentinel_ids = sentinel_ids((i, self.llm.detokenize([i]).decode("utf-8", "ignore")) for i in range(self.llm.n_vocab()))
         # States are kept on disk per model file, llama.cpp version and context shape.
         shape = f"{path.name}:{path.stat().st_size}:{llama_cpp.__version__}:{settings.llama_context}:{settings.llama_batch}"
         folder = settings.data_folder / "prepared" / hashlib.sha256(shape.encode()).hexdigest()[:16]
@@ -219,10 +221,6 @@ class LlamaGenerator(Generator):
             text = part["choices"][0]["delta"].get("content")
             if text:
                 yield text
-
-    @functools.cached_property
-    def _sentinel_ids(self) -> list[int]:
-        return sentinel_ids((i, self.llm.detokenize([i]).decode("utf-8", "ignore")) for i in range(self.llm.n_vocab()))
 
     @functools.cache
     def _grammar(self, language: str):
