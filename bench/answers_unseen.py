@@ -69,8 +69,13 @@ def sampled(articles: list[dict], lang: str, answerable: bool, n: int, rng: rand
     return items
 
 
+def read_split() -> dict:
+    """The frozen split: for each source, each part's article titles."""
+    return json.loads((UNSEEN / "split.json").read_text(encoding="utf-8"))
+
+
 def build(part: str, work: Path) -> tuple[Path, Path] | None:
-    split = json.loads((UNSEEN / "split.json").read_text(encoding="utf-8"))
+    split = read_split()
     # A part may have no articles of one source (test3 and test4 have no SQuAD ones): that file is not needed.
     missing = [str(p) for name, p in SOURCES.items() if split[name][part] and not p.is_file()]
     if missing:
@@ -100,7 +105,7 @@ def build(part: str, work: Path) -> tuple[Path, Path] | None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("tune", "test", "test2", "test3", "test4"), required=True)
+    parser.add_argument("--part", choices=tuple(read_split()["korquad"]), required=True)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--only", help="a regular expression over item ids: run only those")
     args = parser.parse_args()
