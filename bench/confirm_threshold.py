@@ -1,0 +1,80 @@
+"""Choose the confirm check's threshold (``confirm_threshold``) from an answer run.
+
+    python -m assistant eval --set SET --corpus DIR --json > run.jsonl   # or answers_unseen.py --json
+    python bench/confirm_threshold.py run.jsonl SET [--thresholds 0.2,0.23,0.26]
+
+Reads the replies the confirm check scored (``confidence`` = the model's P(yes) times the
+evidence's closeness, the best retrieved sentence's cosine with the question). Prints how
+well each signal separates right answers from answers to unanswerable questions (AUC: the
+chance that a right answer scores above an answered unanswerable one), then what each
+threshold would have made of the whole run: refusals of unanswerable questions per
+language, false refusals and fact accuracy. Nothing is asked of the model again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from assistant.evaluation import facts_present, load_items
+
+
+def auc(right: list[float], wrong: list[float]) -> float:
+    """The chance that a right answer's score is above a wrong one's (ties count half)."""
+    if not right or not wrong:
+        return float("nan")
+    return sum((r > w) + 0.5 * (r == w) for r in right for w in wrong) / (len(right) * len(wrong))
+
+
+def closeness(row: dict) -> float:
+    return max((p.get("dense_score") or 0.0 for p in row["retrieved"]), default=0.0)
+
+
+def outcome(row: dict, item: dict, threshold: float) -> tuple[bool, bool]:
+    """(answered, answered right) had the check used ``threshold``."""
+    if row["confidence"] is not None and row["refusal_reason"] in (None, "confirm"):
+        answered = row["confidence"] >= threshold
+        return answered, answered and facts_present(row["reply"], item.get("facts", []))
+    return not row["abstained"], bool(row["fact_ok"])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run", type=Path)
+    ap.add_argument("set", type=Path)
+    ap.add_argument("--thresholds", default="0.15,0.18,0.2,0.21,0.22,0.23,0.24,0.25,0.28,0.3")
+    args = ap.parse_args()
+    items = {i["id"]: i for i in load_items(args.set)}
+    rows = [r for r in map(json.loads, args.run.read_text(encoding="utf-8").splitlines()) if r.get("id") in items]
+    rows = [r for r in rows if items[r["id"]].get("kind") != "unrelated"]  # asked after another turn, scored apart
+
+    scored = [r for r in rows if r["confidence"] is not None]
+    right = [r for r in scored if items[r["id"]]["answerable"] and facts_present(r["reply"], items[r["id"]].get("facts", []))]
+    wrong = [r for r in scored if not items[r["id"]]["answerable"]]
+    signals = {"P(yes)": lambda r: r["confidence"] / max(closeness(r), 1e-9), "closeness": closeness, "P(yes) x closeness": lambda r: r["confidence"]}
+    print(f"{len(scored)} replies scored: {len(right)} right answers, {len(wrong)} answers to unanswerable questions")
+    print("| signal | AUC |\n| --- | --- |")
+    for name, signal in signals.items():
+        print(f"| {name} | {auc([signal(r) for r in right], [signal(r) for r in wrong]):.3f} |")
+
+    langs = sorted({items[r["id"]]["lang"] for r in rows})
+    print("\n| threshold | " + " | ".join(f"refusal {lang}" for lang in langs) + " | false refusals | fact accuracy |")
+    print("| --- |" + " --- |" * (len(langs) + 2))
+    for t in (float(x) for x in args.thresholds.split(",")):
+        refused, false, right_answers = defaultdict(list), [], []
+        for r in rows:
+            item = items[r["id"]]
+            answered, ok = outcome(r, item, t)
+            if item["answerable"]:
+                false.append(not answered)
+                right_answers.append(ok)
+            else:
+                refused[item["lang"]].append(not answered)
+        share = lambda v: f"{sum(v) / len(v):.3f}" if v else "-"  # noqa: E731
+        print(f"| {t:.2f} | " + " | ".join(share(refused[lang]) for lang in langs) + f" | {share(false)} | {share(right_answers)} |")
+
+
+if __name__ == "__main__":
+    main()
