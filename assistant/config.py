@@ -119,11 +119,11 @@ class Settings:
     followup_margin: float = 0.05
     # Share of an answer sentence's new content words its supporting sentence must have (answer.support).
     support_coverage: float = 0.5
-    # Below this probability of "yes", asked whether the sentences supporting its answer
-    # answer the question, the model's answer is refused (answer.checks.unconfirmed); 0 turns
-    # the question off. 0.4 chosen on the tune split: lost 2 of 81 right answers, caught 11
-    # of 32 answered unanswerable questions and 3 wrong answers.
-    confirm_threshold: float = 0.4
+    # Below this score the model's answer is refused (answer.checks.unconfirmed): its
+    # probability of "yes", asked whether the sentences supporting its answer answer the
+    # question, times the best retrieved sentence's cosine with the question; 0 turns the
+    # question off. 0.23 chosen on the tune split (docs/answers.md, "Confirm").
+    confirm_threshold: float = 0.23
     # The model may decline (reply with the sentinel) only when it gives that this
     # probability or more; below it, it answers and the checks judge the answer. 0 lets
     # greedy decoding decide. 0.5 chosen on the tune split: its declines of answerable and

@@ -230,6 +230,16 @@ def test_the_models_confirmation_reads_the_supporting_sentence_and_runs_last():
     assert checks.Verdict.of(fake_draft("NOT_FOUND", judge=judge, confidence=0.5)).reason == "model" and len(calls) == 1
 
 
+def test_the_confirmation_is_weighed_by_how_close_the_evidence_came():
+    sure = checks.Draft("q", "q", "ko", "왕립 도서관은 1753년에 문을 열었습니다. [1]", [passage("왕립 도서관은 1753년에 문을 열었다.", 1)],
+                        judge=lambda text, asked: 0.8, min_confidence=0.3)  # a fake judge, always 0.8 sure
+    close = replace(sure, closeness=0.5)
+    assert checks.Verdict.of(close).reason is None and abs(close.confidence - 0.4) < 1e-9
+    distant = replace(sure, closeness=0.3)
+    verdict = checks.Verdict.of(distant)
+    assert verdict.reason == "confirm" and abs(distant.confidence - 0.24) < 1e-9 and verdict.findings[0].detail == "0.80 x 0.30"
+
+
 def test_chat_messages_in_gradio_6_form_become_plain_history():
     from assistant.ui import history_for_engine, message_text
 

@@ -55,6 +55,7 @@ class Draft:
     min_coverage: float = 0.5
     judge: Callable[[str, str], float | None] | None = None  # P(text answers question), asked of the model
     min_confidence: float = 0.0
+    closeness: float = 1.0  # the best retrieved sentence's cosine with what was searched
     confidence: float | None = None  # set by ``unconfirmed`` when it asks
 
     @cached_property
@@ -124,13 +125,18 @@ def evidence(d: Draft) -> str:
 
 def unconfirmed(d: Draft) -> Finding | None:
     """The model, shown only the sentences that support the answer and the question in a
-    fresh prompt, finds that they do not answer it: the probability it gives "yes" is below
+    fresh prompt, finds that they do not answer it: the probability it gives "yes", times
+    how close the retrieved evidence came to the question (``closeness``), is below
     ``min_confidence``. A question whose premise the documents do not state is answered
-    from the nearest sentence; read on its own, that sentence plainly does not answer it."""
+    from the nearest sentence; read on its own, that sentence plainly does not answer it,
+    and it is seldom as close to the question as a sentence that does."""
     if d.judge is None or d.min_confidence <= 0:
         return None
-    d.confidence = p = d.judge(evidence(d), d.asked.strip())
-    return Finding("confirm", f"{p:.2f}") if p is not None and p < d.min_confidence else None
+    p = d.judge(evidence(d), d.asked.strip())
+    if p is None:
+        return None
+    d.confidence = score = p * d.closeness
+    return Finding("confirm", f"{p:.2f} x {d.closeness:.2f}") if score < d.min_confidence else None
 
 
 # In order; the first finding is the reason. ``unconfirmed`` costs a model call, so it runs

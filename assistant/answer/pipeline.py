@@ -91,7 +91,8 @@ class Pipeline:
 
         s = self.settings
         draft = checks.Draft(question, f"{query.previous or ''} {question}", language, raw, quoted,
-                             min_coverage=s.support_coverage, judge=judge, min_confidence=s.confirm_threshold)
+                             min_coverage=s.support_coverage, judge=judge, min_confidence=s.confirm_threshold,
+                             closeness=followup.closeness(query.passages))
         verdict = checks.Verdict.of(draft, quoted=gen.name == "extractive")
         if verdict.refused:
             detail = "; ".join(f"{f.check}: {f.detail}" if f.detail else f.check for f in verdict.findings)
