@@ -32,11 +32,12 @@ def closeness(row: dict) -> float:
     return max((p.get("dense_score") or 0.0 for p in row["retrieved"]), default=0.0)
 
 
-def outcome(row: dict, item: dict, threshold: float) -> tuple[bool, bool]:
-    """(answered, answered right) had the check used ``threshold``."""
+def outcome(row: dict, reply_right: bool, threshold: float) -> tuple[bool, bool]:
+    """(answered, answered right) had the check used ``threshold``; ``reply_right``: the
+    model's reply states the facts."""
     if row["confidence"] is not None and row["refusal_reason"] in (None, "confirm"):
         answered = row["confidence"] >= threshold
-        return answered, answered and facts_present(row["reply"], item.get("facts", []))
+        return answered, answered and reply_right
     return not row["abstained"], bool(row["fact_ok"])
 
 
@@ -50,8 +51,9 @@ def main() -> None:
     rows = [r for r in map(json.loads, args.run.read_text(encoding="utf-8").splitlines()) if r.get("id") in items]
     rows = [r for r in rows if items[r["id"]].get("kind") != "unrelated"]  # asked after another turn, scored apart
 
+    reply_right = {r["id"]: items[r["id"]]["answerable"] and facts_present(r["reply"], items[r["id"]].get("facts", [])) for r in rows}
     scored = [r for r in rows if r["confidence"] is not None]
-    right = [r for r in scored if items[r["id"]]["answerable"] and facts_present(r["reply"], items[r["id"]].get("facts", []))]
+    right = [r for r in scored if reply_right[r["id"]]]
     wrong = [r for r in scored if not items[r["id"]]["answerable"]]
     signals = {"P(yes)": lambda r: r["confidence"] / max(closeness(r), 1e-9), "closeness": closeness, "P(yes) x closeness": lambda r: r["confidence"]}
     print(f"{len(scored)} replies scored: {len(right)} right answers, {len(wrong)} answers to unanswerable questions")
@@ -66,7 +68,7 @@ def main() -> None:
         refused, false, right_answers = defaultdict(list), [], []
         for r in rows:
             item = items[r["id"]]
-            answered, ok = outcome(r, item, t)
+            answered, ok = outcome(r, reply_right[r["id"]], t)
             if item["answerable"]:
                 false.append(not answered)
                 right_answers.append(ok)
