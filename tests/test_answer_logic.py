@@ -59,6 +59,19 @@ def test_a_question_is_joined_with_the_previous_one_only_when_that_finds_closer_
     assert followup.resolve("Who made it?", None, search, margin=0.05).text == "Who made it?" and search.asked == ["Who made it?"]
 
 
+def test_a_follow_up_also_carries_the_best_passage_for_its_own_words():
+    history = [{"role": "user", "content": "Quokka는 무엇인가요?"}, {"role": "assistant", "content": "라이브러리입니다. [1]"}]
+    subject = passage("Quokka는 Mozilla의 라이브러리입니다.", 2, dense=0.7)
+    own = passage("다음 판은 2021년에 나왔습니다.", 7, dense=0.4)
+
+    def fake_search(query: str) -> list[Passage]:
+        return [subject] if "Quokka" in query else [own]
+
+    q = followup.resolve("다음 판은 언제 나왔나요?", history, fake_search, margin=0.05)
+    assert q.previous == "Quokka는 무엇인가요?" and q.own == own
+    assert [p.chunk.paragraph for p in q.passages] == [2, 7]
+
+
 def test_refusals_are_recognized_in_both_languages():
     for text in ("NOT_FOUND", "The passages do not mention it.", "문서에서 답을 찾을 수 없습니다.", "해당 내용은 언급되어 있지 않습니다."):
         assert checks.is_refusal(text), text
@@ -94,6 +107,11 @@ def test_only_passages_close_to_the_top_one_are_quoted():
     assert [p.chunk.paragraph for p in prompt.quoted_passages(ps, 3, 0.7)] == [1, 2]
     assert [p.chunk.paragraph for p in prompt.quoted_passages(ps, 3, 0.0)] == [1, 2, 3]
     assert [p.chunk.paragraph for p in prompt.quoted_passages(ps, 1, 0.0)] == [1]
+    # A kept passage is quoted in any case, in the last place when all are taken.
+    keep = replace(passage("마", 9), score=0.1)
+    assert [p.chunk.paragraph for p in prompt.quoted_passages(ps, 3, 0.7, keep)] == [1, 2, 9]
+    assert [p.chunk.paragraph for p in prompt.quoted_passages(ps, 2, 0.0, keep)] == [1, 9]
+    assert [p.chunk.paragraph for p in prompt.quoted_passages(ps, 3, 0.7, ps[1])] == [1, 2]
 
 
 def test_the_request_made_again_insists_on_the_language_and_the_passages_words():

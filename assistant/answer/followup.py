@@ -21,6 +21,9 @@ class Query:
     previous: str | None
     passages: list[Passage]
     earlier_answer: str | None = None  # what was answered to ``previous``, when it was answered
+    # A follow-up's best passage for its own words: the joined search finds the earlier
+    # subject first, and the new fact may stand in another passage.
+    own: Passage | None = None
 
 
 def closeness(passages: list[Passage]) -> float:
@@ -50,5 +53,8 @@ def resolve(question: str, history: list[dict] | None, search: Search, margin: f
     joined = search(joined_text)
     if closeness(joined) > closeness(alone) + margin:
         answer = previous_answer(history)
-        return Query(joined_text, previous, joined, None if answer in refusals else answer)
+        own = alone[0] if alone else None
+        if own is not None and own.chunk.chunk_id not in {p.chunk.chunk_id for p in joined}:
+            joined = joined + [own]
+        return Query(joined_text, previous, joined, None if answer in refusals else answer, own)
     return Query(question, None, alone)

@@ -30,9 +30,9 @@ class Pipeline:
         k = max(self.settings.top_k, self.settings.answer_passages)
         return followup.resolve(question, history, lambda q: self.search(q, k), self.settings.followup_margin, tuple(REFUSAL.values()))
 
-    def quoted(self, passages: list[Passage]) -> list[Passage]:
+    def quoted(self, passages: list[Passage], own: Passage | None = None) -> list[Passage]:
         s = self.settings
-        return prompt.quoted_passages(passages, s.answer_passages, s.answer_passage_ratio)
+        return prompt.quoted_passages(passages, s.answer_passages, s.answer_passage_ratio, own)
 
     def prompt(self, question: str, language: str, quoted: list[Passage], query: followup.Query | None = None, insist: bool = False) -> Prompt:
         s = self.settings
@@ -56,7 +56,7 @@ class Pipeline:
         language = detect_language(question)
         query = self.retrieve(question, history)
         timings = {"retrieve_ms": (time.perf_counter() - started) * 1000}
-        quoted = self.quoted(query.passages)
+        quoted = self.quoted(query.passages, query.own)
         if on_sources is not None and quoted:
             on_sources(quoted)
             yield "", None

@@ -74,10 +74,14 @@ def excerpt(p: Passage, max_chars: int) -> str:
     return kept
 
 
-def quoted_passages(passages: list[Passage], most: int, ratio: float) -> list[Passage]:
+def quoted_passages(passages: list[Passage], most: int, ratio: float, keep: Passage | None = None) -> list[Passage]:
     """The passages put before the model: the top one, and each of the next (up to ``most``
-    in all) whose fused score is at least ``ratio`` times the top one's."""
-    return [p for n, p in enumerate(passages[:most]) if n == 0 or p.score >= ratio * passages[0].score]
+    in all) whose fused score is at least ``ratio`` times the top one's. ``keep``: a
+    passage quoted in any case (a follow-up's best passage for its own words), last."""
+    chosen = [p for n, p in enumerate(passages[:most]) if n == 0 or p.score >= ratio * passages[0].score]
+    if keep is None or keep.chunk.chunk_id in {p.chunk.chunk_id for p in chosen}:
+        return chosen
+    return chosen[: max(0, most - 1)] + [keep]
 
 
 def quoted_texts(passages: list[Passage], excerpt_chars: tuple[int, int]) -> list[str]:
