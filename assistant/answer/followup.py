@@ -44,7 +44,7 @@ def previous_answer(history: list[dict] | None) -> str | None:
 def resolve(question: str, history: list[dict] | None, search: Search, margin: float, refusals: tuple[str, ...] = ()) -> Query:
     """The question alone, or joined with the previous user question when the joined search
     comes closer by more than ``margin`` (cosine); a follow-up also carries the earlier
-    answer, unless it was one of the ``refusals``."""
+    answer, unless it was one of the ``refusals``, and its own best passage (``own``)."""
     alone = search(question)
     previous = previous_question(history)
     if previous is None:
