@@ -81,6 +81,10 @@ class Passage:
         chunk = Chunk(d["chunk_id"], d["doc"], d["paragraph"], d["start"], d["end"], d["text"], d["section"], d.get("page"))
         return cls(chunk, d["score"], d.get("dense_score"), d.get("lexical_score"), tuple(d["highlight"]) if d.get("highlight") else None)
 
+    def among(self, passages: list["Passage"]) -> bool:
+        """Whether ``passages`` hold this passage's chunk (found by any search, any score)."""
+        return any(p.chunk.chunk_id == self.chunk.chunk_id for p in passages)
+
     def to_dict(self) -> dict:
         c = self.chunk
         return {

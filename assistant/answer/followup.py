@@ -54,7 +54,7 @@ def resolve(question: str, history: list[dict] | None, search: Search, margin: f
     if closeness(joined) > closeness(alone) + margin:
         answer = previous_answer(history)
         own = alone[0] if alone else None
-        if own is not None and own.chunk.chunk_id not in {p.chunk.chunk_id for p in joined}:
+        if own is not None and not own.among(joined):
             joined = joined + [own]
         return Query(joined_text, previous, joined, None if answer in refusals else answer, own)
     return Query(question, None, alone)

@@ -79,7 +79,7 @@ def quoted_passages(passages: list[Passage], most: int, ratio: float, keep: Pass
     in all) whose fused score is at least ``ratio`` times the top one's. ``keep``: a
     passage quoted in any case (a follow-up's best passage for its own words), last."""
     chosen = [p for n, p in enumerate(passages[:most]) if n == 0 or p.score >= ratio * passages[0].score]
-    if keep is None or keep.chunk.chunk_id in {p.chunk.chunk_id for p in chosen}:
+    if keep is None or keep.among(chosen):
         return chosen
     return chosen[: max(0, most - 1)] + [keep]
 
