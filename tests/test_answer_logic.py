@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from assistant.answer import checks, citations, followup, prompt, support
 from assistant.evaluation import facts_present
+from assistant.text import numbers
 from assistant.types import Chunk, Passage
 
 
@@ -202,6 +203,29 @@ def test_a_claim_needs_a_quoted_sentence_with_its_names_figures_and_most_of_its_
     # The document's title is context of each of its sentences.
     titled = support.claims("왕립 도서관은 3만 권을 소장하고 있습니다. [1]", "몇 권을 소장하나요?", [0])[0]
     assert support.support(titled, units, 0.5) == 0
+
+
+def values(text: str) -> list[float]:
+    return [s.value for s in numbers.scaled(text)]
+
+
+def test_numbers_with_units_are_valued_as_written():
+    assert values("2천만 명, 1억 2천만 원, 1천 2백만 개") == [20_000_000, 120_000_000, 12_000_000]
+    assert values("2만 3천명과 3만 2천여 명") == [23_000, 32_000]
+    assert values("제3조에 따라") == [] and values("about 1.6 million people") == [1_600_000]
+    assert support.numbers("2천만 명") == {"20000000"} and support.numbers("1.6 million [1]") == {"1600000"}
+
+
+def test_numbers_in_the_other_languages_units_carry_their_value():
+    assert numbers.written(1_600_000, "en") == "1.6 million" and numbers.written(1_600_000, "ko") == "160만"
+    assert numbers.written(23_000, "en") == "23,000" and numbers.written(1_234_567, "en") == "1,234,567"
+    text = "성은 2만 3천명이 지켰고 보물은 160만 냥이었다."
+    assert numbers.with_values(text, "en") == "성은 2만 3천(23,000)명이 지켰고 보물은 160만(1.6 million) 냥이었다."
+    assert numbers.with_values(text, "ko") == text
+    assert numbers.with_values("It cost 2.5 billion dollars.", "ko") == "It cost 2.5 billion(25억) dollars."
+    quoted = [passage(text)]
+    assert "(1.6 million)" in prompt.build_messages("How much was the treasure?", "en", quoted, (300, 300), None)[1]["content"]
+    assert "(1.6 million)" not in prompt.build_messages("보물은 얼마였나요?", "ko", quoted, (300, 300), None)[1]["content"]
 
 
 def test_across_languages_only_numbers_and_latin_names_are_checked():

@@ -3,7 +3,7 @@ documents left out) and the question."""
 
 from __future__ import annotations
 
-from ..text import analysis
+from ..text import analysis, numbers
 from ..text.lexicon import INSTRUCTIONS, LANGUAGE_NAME, SENTINEL
 from ..types import Passage
 from . import citations
@@ -84,14 +84,17 @@ def quoted_passages(passages: list[Passage], most: int, ratio: float, keep: Pass
     return chosen[: max(0, most - 1)] + [keep]
 
 
-def quoted_texts(passages: list[Passage], excerpt_chars: tuple[int, int]) -> list[str]:
-    """What the model reads of each passage: ``excerpt_chars`` = (top passage, each other)."""
+def quoted_texts(passages: list[Passage], excerpt_chars: tuple[int, int], language: str | None = None) -> list[str]:
+    """What the model reads of each passage: ``excerpt_chars`` = (top passage, each other).
+    For a question in ``language``, numbers written in another language's units carry
+    their value as that language writes it (``numbers.with_values``)."""
     top, other = excerpt_chars
-    return [defang(excerpt(p, top if n == 0 else other)) for n, p in enumerate(passages)]
+    texts = [defang(excerpt(p, top if n == 0 else other)) for n, p in enumerate(passages)]
+    return [numbers.with_values(t, language) for t in texts] if language else texts
 
 
-def _quoted(passages: list[Passage], excerpt_chars: tuple[int, int]) -> str:
-    return "\n".join(f"[{n}] {text}" for n, text in enumerate(quoted_texts(passages, excerpt_chars), 1))
+def _quoted(passages: list[Passage], excerpt_chars: tuple[int, int], language: str | None = None) -> str:
+    return "\n".join(f"[{n}] {text}" for n, text in enumerate(quoted_texts(passages, excerpt_chars, language), 1))
 
 
 def build_messages(
@@ -116,7 +119,7 @@ def build_messages(
         context += f"Earlier answer: {citations.strip_markers(earlier_answer)}\n"
     context += "\n" if context else ""
     ask = INSIST[language] if insist else f"Answer in {LANGUAGE_NAME[language]}, citing passages like [1]."
-    user = f"{context}{PASSAGES}{_quoted(passages, excerpt_chars)}\n\nQuestion: {question}\n{ask}"
+    user = f"{context}{PASSAGES}{_quoted(passages, excerpt_chars, language)}\n\nQuestion: {question}\n{ask}"
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
 

@@ -9,27 +9,14 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import PurePosixPath
 
-from ..text import analysis
+from ..text import analysis, numbers as amounts
 from ..text.language import detect_language
-from ..text.lexicon import MONTHS, NUMBER_UNITS, NUMBER_WORDS
+from ..text.lexicon import MONTHS, NUMBER_WORDS
 from ..types import Passage
 from . import citations
 from .prompt import SYSTEM
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_UNITS = "|".join(sorted(NUMBER_UNITS, key=len, reverse=True))
-# A run of numbers with units: "2만 3천", "1.6 million"; its value is their sum.
-_SCALED = re.compile(rf"(?:\d+(?:[.,]\d+)*\s*(?:{_UNITS})(?![a-z])\s*)+", re.IGNORECASE)
-_SCALED_PART = re.compile(rf"(\d+(?:[.,]\d+)*)\s*({_UNITS})", re.IGNORECASE)
-
-
-def _scaled(text: str) -> set[str]:
-    """The values of numbers written with units ("5천" is 5000)."""
-    found = set()
-    for run in _SCALED.finditer(text):
-        total = sum(float(n.replace(",", "")) * NUMBER_UNITS[u.lower() if u.isascii() else u] for n, u in _SCALED_PART.findall(run.group()))
-        found.add(str(int(total)) if total == int(total) else str(total))
-    return found
 _HANGUL_NAME = re.compile(r"[\uac00-\ud7a3]{2,}")
 # An English sentence's first word is capitalized whatever it is ("However", "Yes").
 _OPENING_WORD = re.compile(r"(?:^|[.!?]\s+)([A-Z][a-z]+)\b")
@@ -39,8 +26,14 @@ _PROMPT_WORDS = {t.lower() for t in analysis.key_terms(f"{SYSTEM} Passages Passa
 
 def numbers(text: str) -> set[str]:
     """The numbers ``text`` states: in digits (without thousands separators), as English
-    number words and as month names, which a Korean answer writes as numbers."""
-    found = {n.replace(",", "") for n in _NUMBER.findall(citations.strip_markers(text))} | _scaled(text)
+    number words and as month names, which a Korean answer writes as numbers. A number
+    with units is its value alone: "1.6 million" states 1600000, not 1.6."""
+    text = citations.strip_markers(text)
+    runs = amounts.scaled(text)
+    found = {amounts.plain(s.value) for s in runs}
+    for s in runs:
+        text = text[: s.start] + " " * (s.end - s.start) + text[s.end :]
+    found |= {n.replace(",", "") for n in _NUMBER.findall(text)}
     for word in re.findall(r"[A-Za-z]+", text):
         found.add(MONTHS.get(word) or NUMBER_WORDS.get(word.lower(), ""))
     return found - {""}

@@ -22,5 +22,5 @@ DECLINED = re.compile(rf"NOT[_ ]?FOUND|{_either('DECLINED')}", re.IGNORECASE)
 QUESTION_WORDS = re.compile(_either("QUESTION_WORDS"), re.IGNORECASE)
 INSTRUCTIONS = re.compile(_either("INSTRUCTIONS"), re.IGNORECASE | re.MULTILINE)
 NUMBER_WORDS = en.NUMBER_WORDS
-NUMBER_UNITS = {unit: value for module in LANGUAGES.values() for unit, value in module.NUMBER_UNITS.items()}
 MONTHS = en.MONTHS
+ORDINAL = ko.ORDINAL

@@ -13,4 +13,6 @@ INSTRUCTIONS = (
 )
 
 # Number units: "5천" is 5000, "2만 3천" is 23000, "160만" is 1600000.
-NUMBER_UNITS = {"천": 1_000, "만": 10_000, "억": 100_000_000, "조": 1_000_000_000_000}
+NUMBER_UNITS = {"백": 100, "천": 1_000, "만": 10_000, "억": 100_000_000, "조": 1_000_000_000_000}
+# What makes the number after it an ordinal, not an amount: "제3조" is the third article.
+ORDINAL = "제"

@@ -1,0 +1,81 @@
+"""Numbers written with units ("2만 3천", "1.6 million"): their values, and the same values
+written for a reader of the other language (a small model turns "160만" into 160,000 when
+it answers in English)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .lexicon import LANGUAGES, ORDINAL
+
+# unit -> (value, language); a unit below 10,000 ("천", "thousand") scales the digits before
+# it, a larger one everything since the last larger one: "1억 2천만" is 1 x 억 + 2 x 천 x 만.
+UNITS = {unit.lower(): (value, code) for code, module in LANGUAGES.items() for unit, value in module.NUMBER_UNITS.items()}
+_UNIT = "|".join(sorted(UNITS, key=len, reverse=True))
+_DIGITS = r"\d+(?:[.,]\d+)*"
+_RUN = re.compile(rf"(?<![\d.,])(?<!{ORDINAL}){_DIGITS}\s*(?:{_UNIT})(?![a-z])(?:\s*(?:{_DIGITS}\s*)?(?:{_UNIT})(?![a-z]))*", re.IGNORECASE)
+_TOKEN = re.compile(rf"{_DIGITS}|{_UNIT}", re.IGNORECASE)
+SMALL = 10_000
+
+
+@dataclass(frozen=True)
+class Scaled:
+    start: int
+    end: int
+    value: float
+    language: str  # whose units it is written in
+
+
+def _value(run: str) -> float:
+    total = group = 0.0
+    term: float | None = None
+    for token in _TOKEN.findall(run):
+        if token[0].isdigit():
+            group += term or 0.0
+            term = float(token.replace(",", ""))
+            continue
+        unit = UNITS[token.lower()][0]
+        if unit < SMALL:
+            group += (1.0 if term is None else term) * unit
+        else:
+            total += (group + (term or 0.0)) * unit
+            group = 0.0
+        term = None
+    return total + group + (term or 0.0)
+
+
+def scaled(text: str) -> list[Scaled]:
+    """Each run of numbers with units in ``text``, with its value."""
+    found = []
+    for m in _RUN.finditer(text):
+        unit = _TOKEN.findall(m.group())[-1].lower()
+        found.append(Scaled(m.start(), m.end(), _value(m.group()), UNITS[unit][1]))
+    return found
+
+
+def plain(value: float) -> str:
+    """``value`` in digits, without separators: "1600000"."""
+    return str(int(value)) if value == int(value) else str(value)
+
+
+def written(value: float, language: str) -> str:
+    """``value`` as a reader of ``language`` writes it: with the largest of its units from
+    10,000 up that fits ("1.6 million", "160만"), or in digits with separators ("23,000")."""
+    units = sorted(((v, u) for u, (v, code) in UNITS.items() if code == language and v >= SMALL), reverse=True)
+    for size, unit in units:
+        if value >= size and abs(value / size * 1000 - round(value / size * 1000)) < 1e-6:
+            amount = f"{value / size:.3f}".rstrip("0").rstrip(".")
+            return f"{amount} {unit}" if unit.isascii() else f"{amount}{unit}"
+    return f"{int(value):,}" if value == int(value) else str(value)
+
+
+def with_values(text: str, language: str) -> str:
+    """``text`` with each number written in another language's units followed by its value
+    as a reader of ``language`` writes it: "160만(1.6 million)" for an English reader."""
+    out, at = [], 0
+    for s in scaled(text):
+        if s.language != language:
+            out += [text[at : s.end], f"({written(s.value, language)})"]
+            at = s.end
+    return "".join(out) + text[at:]
