@@ -29,12 +29,10 @@ def numbers(text: str) -> set[str]:
     number words and as month names, which a Korean answer writes as numbers. A number
     with units is its value alone: "1.6 million" states 1600000, not 1.6."""
     text = citations.strip_markers(text)
-    runs = amounts.scaled(text)
-    found = {amounts.plain(s.value) for s in runs}
-    for s in runs:
-        text = text[: s.start] + " " * (s.end - s.start) + text[s.end :]
-    found |= {n.replace(",", "") for n in _NUMBER.findall(text)}
-    for word in re.findall(r"[A-Za-z]+", text):
+    found = {amounts.plain(s.value) for s in amounts.scaled(text)}
+    rest = amounts.rewrite(text, lambda s, run: " ")
+    found |= {n.replace(",", "") for n in _NUMBER.findall(rest)}
+    for word in re.findall(r"[A-Za-z]+", rest):
         found.add(MONTHS.get(word) or NUMBER_WORDS.get(word.lower(), ""))
     return found - {""}
 

@@ -5,6 +5,7 @@ it answers in English)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .lexicon import LANGUAGES, ORDINAL
@@ -70,12 +71,16 @@ def written(value: float, language: str) -> str:
     return f"{int(value):,}" if value == int(value) else str(value)
 
 
+def rewrite(text: str, each: Callable[[Scaled, str], str]) -> str:
+    """``text`` with each run of numbers with units replaced by ``each(run, as written)``."""
+    out, at = [], 0
+    for s in scaled(text):
+        out += [text[at : s.start], each(s, text[s.start : s.end])]
+        at = s.end
+    return "".join(out) + text[at:]
+
+
 def with_values(text: str, language: str) -> str:
     """``text`` with each number written in another language's units followed by its value
     as a reader of ``language`` writes it: "160만(1.6 million)" for an English reader."""
-    out, at = [], 0
-    for s in scaled(text):
-        if s.language != language:
-            out += [text[at : s.end], f"({written(s.value, language)})"]
-            at = s.end
-    return "".join(out) + text[at:]
+    return rewrite(text, lambda s, run: run if s.language == language else f"{run}({written(s.value, language)})")
