@@ -209,6 +209,14 @@ def values(text: str) -> list[float]:
     return [s.value for s in numbers.scaled(text)]
 
 
+def test_closeness_across_languages_is_raised_by_the_cosine_ratio():
+    korean = [passage("서울은 한국의 수도이다.", dense=0.46), passage("부산은 항구 도시이다.", 2, dense=0.3)]
+    assert followup.closeness(korean) == 0.46
+    assert followup.closeness(korean, "ko", 0.92) == 0.46
+    assert abs(followup.closeness(korean, "en", 0.92) - 0.5) < 1e-9
+    assert followup.closeness([passage("서울", dense=0.95)], "en", 0.92) == 1.0 and followup.closeness([], "en", 0.92) == 0.0
+
+
 def test_numbers_with_units_are_valued_as_written():
     assert values("2천만 명, 1억 2천만 원, 1천 2백만 개") == [20_000_000, 120_000_000, 12_000_000]
     assert values("2만 3천명과 3만 2천여 명") == [23_000, 32_000]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..text.language import detect_language
 from ..types import Passage
 
 Search = Callable[[str], list[Passage]]
@@ -26,9 +27,17 @@ class Query:
     own: Passage | None = None
 
 
-def closeness(passages: list[Passage]) -> float:
-    """How close the best passage is: its best sentence's cosine with the query."""
-    return max((p.dense_score or 0.0 for p in passages), default=0.0)
+def closeness(passages: list[Passage], language: str | None = None, across: float = 1.0) -> float:
+    """How close the best passage is: its best sentence's cosine with the query. For a
+    query in ``language`` and a best passage in another, that cosine divided by
+    ``across`` (cosines run lower between languages), at most 1."""
+    best = max(passages, key=lambda p: p.dense_score or 0.0, default=None)
+    if best is None:
+        return 0.0
+    cosine = best.dense_score or 0.0
+    if language is not None and detect_language(best.chunk.text) != language:
+        return min(1.0, cosine / across)
+    return cosine
 
 
 def previous_question(history: list[dict] | None) -> str | None:

@@ -92,7 +92,7 @@ class Pipeline:
         s = self.settings
         draft = checks.Draft(question, f"{query.previous or ''} {question}", language, raw, quoted,
                              min_coverage=s.support_coverage, judge=judge, min_confidence=s.confirm_threshold,
-                             closeness=followup.closeness(query.passages))
+                             closeness=followup.closeness(query.passages, language, s.cross_language_cosine))
         verdict = checks.Verdict.of(draft, quoted=gen.name == "extractive")
         if verdict.refused:
             detail = "; ".join(f"{f.check}: {f.detail}" if f.detail else f.check for f in verdict.findings)
