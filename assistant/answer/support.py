@@ -29,8 +29,9 @@ def numbers(text: str) -> set[str]:
     number words and as month names, which a Korean answer writes as numbers. A number
     with units is its value alone: "1.6 million" states 1600000, not 1.6."""
     text = citations.strip_markers(text)
-    found = {amounts.plain(s.value) for s in amounts.scaled(text)}
-    rest = amounts.rewrite(text, lambda s, run: " ")
+    runs = amounts.scaled(text)
+    found = {amounts.plain(s.value) for s in runs}
+    rest = amounts.rewrite(text, runs, lambda s, run: " ")
     found |= {n.replace(",", "") for n in _NUMBER.findall(rest)}
     for word in re.findall(r"[A-Za-z]+", rest):
         found.add(MONTHS.get(word) or NUMBER_WORDS.get(word.lower(), ""))

@@ -18,6 +18,8 @@ _DIGITS = r"\d+(?:[.,]\d+)*"
 _RUN = re.compile(rf"(?<![\d.,])(?<!{ORDINAL}){_DIGITS}\s*(?:{_UNIT})(?![a-z])(?:\s*(?:{_DIGITS}\s*)?(?:{_UNIT})(?![a-z]))*", re.IGNORECASE)
 _TOKEN = re.compile(rf"{_DIGITS}|{_UNIT}", re.IGNORECASE)
 SMALL = 10_000
+# Each language's units from SMALL up, largest first: what ``written`` may use.
+_LARGE = {code: sorted(((v, u) for u, (v, c) in UNITS.items() if c == code and v >= SMALL), reverse=True) for code in LANGUAGES}
 
 
 @dataclass(frozen=True)
@@ -28,31 +30,29 @@ class Scaled:
     language: str  # whose units it is written in
 
 
-def _value(run: str) -> float:
+def _read(run: str) -> tuple[float, str]:
+    """A run's value and the language of its (last) unit."""
     total = group = 0.0
     term: float | None = None
+    language = ""
     for token in _TOKEN.findall(run):
         if token[0].isdigit():
             group += term or 0.0
             term = float(token.replace(",", ""))
             continue
-        unit = UNITS[token.lower()][0]
+        unit, language = UNITS[token.lower()]
         if unit < SMALL:
             group += (1.0 if term is None else term) * unit
         else:
             total += (group + (term or 0.0)) * unit
             group = 0.0
         term = None
-    return total + group + (term or 0.0)
+    return total + group + (term or 0.0), language
 
 
 def scaled(text: str) -> list[Scaled]:
     """Each run of numbers with units in ``text``, with its value."""
-    found = []
-    for m in _RUN.finditer(text):
-        unit = _TOKEN.findall(m.group())[-1].lower()
-        found.append(Scaled(m.start(), m.end(), _value(m.group()), UNITS[unit][1]))
-    return found
+    return [Scaled(m.start(), m.end(), *_read(m.group())) for m in _RUN.finditer(text)]
 
 
 def plain(value: float) -> str:
@@ -63,18 +63,17 @@ def plain(value: float) -> str:
 def written(value: float, language: str) -> str:
     """``value`` as a reader of ``language`` writes it: with the largest of its units from
     10,000 up that fits ("1.6 million", "160만"), or in digits with separators ("23,000")."""
-    units = sorted(((v, u) for u, (v, code) in UNITS.items() if code == language and v >= SMALL), reverse=True)
-    for size, unit in units:
+    for size, unit in _LARGE[language]:
         if value >= size and abs(value / size * 1000 - round(value / size * 1000)) < 1e-6:
             amount = f"{value / size:.3f}".rstrip("0").rstrip(".")
             return f"{amount} {unit}" if unit.isascii() else f"{amount}{unit}"
     return f"{int(value):,}" if value == int(value) else str(value)
 
 
-def rewrite(text: str, each: Callable[[Scaled, str], str]) -> str:
-    """``text`` with each run of numbers with units replaced by ``each(run, as written)``."""
+def rewrite(text: str, runs: list[Scaled], each: Callable[[Scaled, str], str]) -> str:
+    """``text`` with each of its ``runs`` (``scaled(text)``) replaced by ``each(run, as written)``."""
     out, at = [], 0
-    for s in scaled(text):
+    for s in runs:
         out += [text[at : s.start], each(s, text[s.start : s.end])]
         at = s.end
     return "".join(out) + text[at:]
@@ -83,4 +82,4 @@ def rewrite(text: str, each: Callable[[Scaled, str], str]) -> str:
 def with_values(text: str, language: str) -> str:
     """``text`` with each number written in another language's units followed by its value
     as a reader of ``language`` writes it: "160만(1.6 million)" for an English reader."""
-    return rewrite(text, lambda s, run: run if s.language == language else f"{run}({written(s.value, language)})")
+    return rewrite(text, scaled(text), lambda s, run: run if s.language == language else f"{run}({written(s.value, language)})")
