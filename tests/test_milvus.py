@@ -204,6 +204,39 @@ def test_killed_milvus_updates_leave_old_or_new_index(tmp_path, fake_embedder):
     assert kills >= KILL_TRIALS * 3 // 4
 
 
+def _die_at_log_cleanup(root: str) -> None:
+    """``python -m tests.test_milvus --die-at-log-cleanup ROOT``: apply the update of
+    ROOT/corpus and die by SIGKILL when milvus-lite's flush at exit has committed its file
+    and is about to delete the write-ahead log it came from."""
+    from milvus_lite.storage.wal import WAL
+
+    cleanup = WAL.close_and_delete
+
+    def dying(wal):
+        if wal.data_path and os.path.exists(wal.data_path) and os.path.getsize(wal.data_path):
+            os.kill(os.getpid(), signal.SIGKILL)
+        cleanup(wal)
+
+    WAL.close_and_delete = dying
+    build_index(Path(root) / "corpus", MilvusStore(str(Path(root) / "milvus.db")), CONFIG, FakeEmbedder())
+
+
+def test_a_kill_between_flush_and_log_cleanup_shows_each_row_once(tmp_path, fake_embedder):
+    """milvus-lite replays a write-ahead log that a flush had already committed to a file
+    when the process died before deleting it, and then returns those rows twice: the
+    index must still load, each row once."""
+    corpus = _corpus(tmp_path)
+    store = MilvusStore(str(tmp_path / "milvus.db"))
+    build_index(corpus, store, CONFIG, fake_embedder)
+    store.close()
+    (corpus / "a.txt").unlink()
+    proc = subprocess.run([sys.executable, "-m", "tests.test_milvus", "--die-at-log-cleanup", str(tmp_path)], cwd=ROOT,
+                          capture_output=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
+    seen = _state(MilvusStore(str(tmp_path / "milvus.db")))
+    assert seen["documents"] == ["b.md", "essay.txt"] and seen["units"] == seen["counted"]
+
+
 # ---------------------------------------------------------------------------------------
 # Two readers of one index
 # ---------------------------------------------------------------------------------------
@@ -317,5 +350,7 @@ def test_unreachable_milvus_is_named(tmp_path):
 if __name__ == "__main__":
     if sys.argv[1] == "--reader":
         _reader()
+    elif sys.argv[1] == "--die-at-log-cleanup":
+        _die_at_log_cleanup(sys.argv[2])
     else:
         _worker(sys.argv[1], int(sys.argv[2]))

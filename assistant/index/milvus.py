@@ -114,6 +114,11 @@ class MilvusStore:
         if not self._loaded:  # a milvus-lite file opens with its collections released
             if "NotLoad" in str(self.client.get_load_state(self.name).get("state")):
                 self.client.load_collection(self.name)
+            if not self.is_server:
+                # A process killed between milvus-lite's flush commit and its log cleanup
+                # leaves rows that the next open replays from the log and also reads from
+                # the flushed file: each is returned twice until the next flush.
+                self.client.flush(self.name)
             self._loaded = True
         rows = self.client.query(self.name, filter=f"kind == {HEAD}", output_fields=["data"])
         return json.loads(rows[0]["data"]) if rows else None
