@@ -161,6 +161,21 @@ def test_replies_in_the_other_language_or_restating_the_question_are_off_target(
         assert not checks.off_target(reply, "Who released Quokka?", "en")
 
 
+def test_a_follow_up_reply_that_answers_the_earlier_question_again_is_off_target():
+    earlier, q = "Which company released the Quokka browser in 2019?", "How many people worked on it?"
+    again = "The company that released the Quokka browser in 2019 is Mozilla [1]."
+    assert checks.off_target(again, q, "en", earlier) == "earlier"
+    assert not checks.off_target("Twelve people worked on the Quokka browser [1].", q, "en", earlier)
+    assert not checks.off_target(again, q, "en")  # not a follow-up
+    draft = checks.Draft(q, f"{earlier} {q}", "en", again, [passage("Mozilla released Quokka in 2019.")], previous=earlier)
+    assert checks.echo(draft) == checks.Finding("echo", "the earlier question")
+    earlier, q = "왕립 도서관을 세운 사람은 누구인가요?", "그는 몇 년에 태어났나요?"
+    assert checks.off_target("왕립 도서관을 세운 사람은 안나 베르그입니다. [1]", q, "ko", earlier) == "earlier"
+    assert not checks.off_target("왕립 도서관을 세운 안나 베르그는 1720년에 태어났습니다. [1]", q, "ko", earlier)
+    messages = prompt.build_messages(q, "ko", [], (260, 100), earlier, insist=True)
+    assert messages[1]["content"].endswith(f"Answer this question, not the earlier one. {prompt.INSIST['ko']}")
+
+
 def test_a_wh_question_given_back_is_an_echo_but_a_choice_or_yes_no_answer_is_not():
     q = "Who are the founders of the Royal Library?"
     assert checks.echoes("The founders of the Royal Library are [1].", q)

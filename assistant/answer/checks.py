@@ -32,14 +32,27 @@ def echoes(reply: str, question: str) -> bool:
     return bool(QUESTION_WORDS.search(question)) and said <= asked and len(asked - said) <= len(asked) // 5
 
 
-def off_target(reply: str, question: str, language: str) -> str | None:
+def answers_earlier(reply: str, question: str, previous: str | None) -> bool:
+    """Whether a follow-up's ``reply`` answers the ``previous`` question again: it uses
+    nearly all of that question's content words and none of those the follow-up adds."""
+    if not previous:
+        return False
+    said, before = set(analysis.terms(citations.strip_markers(reply))), set(analysis.terms(previous))
+    added = set(analysis.terms(question)) - before
+    return bool(before and added) and not said & added and len(before - said) <= len(before) // 5
+
+
+def off_target(reply: str, question: str, language: str, previous: str | None = None) -> str | None:
     """Why a reply is worth asking again for: "language" when it is written in the other
-    language, "echo" when it ``echoes`` the question, which a small model sometimes does."""
+    language, "echo" when it ``echoes`` the question or ``answers_earlier`` the question a
+    follow-up depends on, which a small model sometimes does."""
     text = citations.strip_markers(reply)
     if not text or is_refusal(text):
         return None
     if detect_language(text) != language:
         return "language"
+    if answers_earlier(text, question, previous):
+        return "earlier"
     return "echo" if echoes(text, question) else None
 
 
@@ -56,6 +69,7 @@ class Draft:
     judge: Callable[[str, str], float | None] | None = None  # P(text answers question), asked of the model
     min_confidence: float = 0.0
     closeness: float = 1.0  # the best retrieved sentence's cosine with what was searched
+    previous: str | None = None  # the earlier question a follow-up depends on
     confidence: float | None = None  # set by ``unconfirmed`` when it asks
 
     @cached_property
@@ -105,7 +119,9 @@ def wrong_language(d: Draft) -> Finding | None:
 
 
 def echo(d: Draft) -> Finding | None:
-    return Finding("echo") if echoes(d.text, d.question) else None
+    if echoes(d.text, d.question):
+        return Finding("echo")
+    return Finding("echo", "the earlier question") if answers_earlier(d.text, d.question, d.previous) else None
 
 
 def unsupported(d: Draft) -> Finding | None:

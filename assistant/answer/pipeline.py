@@ -73,7 +73,7 @@ class Pipeline:
 
         first = self.prompt(question, language, quoted, query)
         raw, pieces = yield from _reply(gen, first, stop, timings, started)
-        miss = None if gen.name == "extractive" or (stop and stop.is_set()) else checks.off_target(raw, question, language)
+        miss = None if gen.name == "extractive" or (stop and stop.is_set()) else checks.off_target(raw, question, language, query.previous)
         final = first
         if miss:
             # Ask once more, saying so; a reply in the other language must now begin in this
@@ -92,7 +92,7 @@ class Pipeline:
         s = self.settings
         draft = checks.Draft(question, f"{query.previous or ''} {question}", language, raw, quoted,
                              min_coverage=s.support_coverage, judge=judge, min_confidence=s.confirm_threshold,
-                             closeness=followup.closeness(query.passages, language, s.cross_language_cosine))
+                             closeness=followup.closeness(query.passages, language, s.cross_language_cosine), previous=query.previous)
         verdict = checks.Verdict.of(draft, quoted=gen.name == "extractive")
         if verdict.refused:
             detail = "; ".join(f"{f.check}: {f.detail}" if f.detail else f.check for f in verdict.findings)

@@ -119,6 +119,8 @@ def build_messages(
         context += f"Earlier answer: {citations.strip_markers(earlier_answer)}\n"
     context += "\n" if context else ""
     ask = INSIST[language] if insist else f"Answer in {LANGUAGE_NAME[language]}, citing passages like [1]."
+    if insist and previous:
+        ask = f"Answer this question, not the earlier one. {ask}"
     user = f"{context}{PASSAGES}{_quoted(passages, excerpt_chars, language)}\n\nQuestion: {question}\n{ask}"
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
