@@ -14,7 +14,7 @@ from ..text.language import detect_language
 from ..text.lexicon import DECLINED, QUESTION_WORDS
 from ..types import Passage
 from . import citations
-from .support import Claim, Unit, claims, supporting_unit, units
+from .support import Claim, Unit, claims, lacking, supporting_unit, units
 
 EVIDENCE = "evidence"  # the pre-generation gate: no passage close enough to ask the model
 MODEL = "model"  # the model itself declined
@@ -130,8 +130,7 @@ def unsupported(d: Draft) -> Finding | None:
     missing = [c for c, s in zip(d.claims, d.supporting) if s is None]
     if not missing:
         return None
-    c = missing[0]
-    return Finding("support", ", ".join(sorted(c.names | c.words))[:80])
+    return Finding("support", ", ".join(sorted(lacking(missing[0], d.units)))[:80])
 
 
 def evidence(d: Draft) -> str:

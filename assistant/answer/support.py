@@ -163,6 +163,16 @@ def supports(claim: Claim, unit: Unit, min_coverage: float) -> bool:
     return len(missing_words(claim, unit)) <= max(1, int((1 - min_coverage) * len(claim.words)))
 
 
+def lacking(claim: Claim, all_units: list[Unit]) -> set[str]:
+    """What the closest quoted sentence lacks of ``claim``: the names it does not state and
+    the content words it does not have (a cited passage's sentences first)."""
+    def gap(u: Unit) -> set[str]:
+        return {t for t in checkable(claim, u) if not states(u.text, t)} | missing_words(claim, u)
+
+    cited = [u for u in all_units if u.passage in claim.cited] or all_units
+    return min((gap(u) for u in cited), key=len, default=set(claim.names | claim.words))
+
+
 def supporting_unit(claim: Claim, all_units: list[Unit], min_coverage: float) -> Unit | None:
     """The quoted sentence that supports ``claim``: in a cited passage first, else in
     another quoted passage (the answer then cites it too); None when none does."""
