@@ -44,8 +44,8 @@ def answers_earlier(reply: str, question: str, previous: str | None) -> bool:
 
 def off_target(reply: str, question: str, language: str, previous: str | None = None) -> str | None:
     """Why a reply is worth asking again for: "language" when it is written in the other
-    language, "echo" when it ``echoes`` the question or ``answers_earlier`` the question a
-    follow-up depends on, which a small model sometimes does."""
+    language, "earlier" when it ``answers_earlier`` the question a follow-up depends on,
+    "echo" when it ``echoes`` the question; a small model sometimes does each."""
     text = citations.strip_markers(reply)
     if not text or is_refusal(text):
         return None
