@@ -61,7 +61,6 @@ class Draft:
     """What the checks read: one reply of the model to one prompt."""
 
     question: str
-    asked: str  # the question and, for a follow-up, the question it depends on
     language: str
     reply: str
     quoted: list[Passage]
@@ -71,6 +70,11 @@ class Draft:
     closeness: float = 1.0  # the best retrieved sentence's cosine with what was searched
     previous: str | None = None  # the earlier question a follow-up depends on
     confidence: float | None = None  # set by ``unconfirmed`` when it asks
+
+    @property
+    def asked(self) -> str:
+        """The question and, for a follow-up, the question it depends on."""
+        return f"{self.previous} {self.question}" if self.previous else self.question
 
     @cached_property
     def text(self) -> str:

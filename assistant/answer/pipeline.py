@@ -90,7 +90,7 @@ class Pipeline:
             return p
 
         s = self.settings
-        draft = checks.Draft(question, f"{query.previous or ''} {question}", language, raw, quoted,
+        draft = checks.Draft(question, language, raw, quoted,
                              min_coverage=s.support_coverage, judge=judge, min_confidence=s.confirm_threshold,
                              closeness=followup.closeness(query.passages, language, s.cross_language_cosine), previous=query.previous)
         verdict = checks.Verdict.of(draft, quoted=gen.name == "extractive")
