@@ -5,6 +5,7 @@ Indexing logic uses the fake embedder (named so); the last test uses the real mo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -204,10 +205,9 @@ def test_killed_milvus_updates_leave_old_or_new_index(tmp_path, fake_embedder):
     assert kills >= KILL_TRIALS * 3 // 4
 
 
-def _die_at_log_cleanup(root: str) -> None:
-    """``python -m tests.test_milvus --die-at-log-cleanup ROOT``: apply the update of
-    ROOT/corpus and die by SIGKILL when milvus-lite's flush at exit has committed its file
-    and is about to delete the write-ahead log it came from."""
+def _die_at_log_cleanup() -> None:
+    """Make this process die by SIGKILL when a milvus-lite flush has committed its file and
+    is about to delete the write-ahead log it came from."""
     from milvus_lite.storage.wal import WAL
 
     cleanup = WAL.close_and_delete
@@ -218,7 +218,45 @@ def _die_at_log_cleanup(root: str) -> None:
         cleanup(wal)
 
     WAL.close_and_delete = dying
+
+
+def _update_dying_at_log_cleanup(root: str) -> None:
+    """``python -m tests.test_milvus --die-at-log-cleanup ROOT``: apply the update of
+    ROOT/corpus and die (``_die_at_log_cleanup``) in milvus-lite's flush at exit."""
+    _die_at_log_cleanup()
     build_index(Path(root) / "corpus", MilvusStore(str(Path(root) / "milvus.db")), CONFIG, FakeEmbedder())
+
+
+def _serve_dying_at_log_cleanup(data_dir: str, port: str) -> None:
+    """``python -m tests.test_milvus --serve-dying DIR PORT``: ``milvus-lite server`` that
+    dies (``_die_at_log_cleanup``) in its first flush of written rows."""
+    from milvus_lite.cmdline import main
+
+    _die_at_log_cleanup()
+    sys.exit(main(["server", "--data-dir", data_dir, "--port", port]))
+
+
+@contextlib.contextmanager
+def _milvus_server(data_dir: Path, dying: bool = False):
+    """A ``milvus-lite server`` on a free port (``dying``: ``_serve_dying_at_log_cleanup``);
+    yields ``(process, uri)`` once it accepts connections, and kills it afterwards."""
+    port = free_port()
+    command = ([sys.executable, "-m", "tests.test_milvus", "--serve-dying", str(data_dir), str(port)] if dying
+               else ["milvus-lite", "server", "--data-dir", str(data_dir), "--port", str(port)])
+    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None and time.time() < deadline, server.stderr.read().decode()[-2000:]
+                time.sleep(0.2)
+        yield server, f"http://127.0.0.1:{port}"
+    finally:
+        server.kill()
+        server.wait()
 
 
 def test_a_kill_between_flush_and_log_cleanup_shows_each_row_once(tmp_path, fake_embedder):
@@ -234,6 +272,25 @@ def test_a_kill_between_flush_and_log_cleanup_shows_each_row_once(tmp_path, fake
                           capture_output=True, timeout=120)
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
     seen = _state(MilvusStore(str(tmp_path / "milvus.db")))
+    assert seen["documents"] == ["b.md", "essay.txt"] and seen["units"] == seen["counted"]
+
+
+def test_a_server_killed_between_flush_and_log_cleanup_shows_each_row_once(tmp_path, fake_embedder):
+    """The same on a ``milvus-lite server``: killed in a flush after an update (here the
+    flush is asked for; milvus-lite also flushes by itself), then started again, it serves
+    each row once to a new reader."""
+    corpus, data = _corpus(tmp_path), tmp_path / "server"
+    with _milvus_server(data) as (_, uri):
+        build_index(corpus, MilvusStore(uri, lock_dir=tmp_path), CONFIG, fake_embedder)
+    (corpus / "a.txt").unlink()
+    with _milvus_server(data, dying=True) as (server, uri):
+        store = MilvusStore(uri, lock_dir=tmp_path)
+        build_index(corpus, store, CONFIG, fake_embedder)
+        with pytest.raises(Exception):
+            store.client.flush(store.name)
+        assert server.wait(timeout=60) == -signal.SIGKILL
+    with _milvus_server(data) as (_, uri):
+        seen = _state(MilvusStore(uri, lock_dir=tmp_path))
     assert seen["documents"] == ["b.md", "essay.txt"] and seen["units"] == seen["counted"]
 
 
@@ -259,45 +316,33 @@ def test_an_update_is_seen_by_another_process_without_restart(tmp_path, fake_emb
     """Two processes on one Milvus server (``milvus-lite server``, the form replicas use):
     this one writes, a reader process with its own engine sees the update on its next
     search. (A milvus-lite file is opened by one process at a time.)"""
-    port = free_port()
-    server = subprocess.Popen(["milvus-lite", "server", "--data-dir", str(tmp_path / "server"), "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     reader = None
-    try:
-        uri = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert server.poll() is None and time.time() < deadline, server.stderr.read().decode()[-2000:]
-                time.sleep(0.2)
-        corpus = _corpus(tmp_path)
-        store = MilvusStore(uri, lock_dir=tmp_path)
-        build_index(corpus, store, CONFIG, fake_embedder)
-        reader = subprocess.Popen([sys.executable, "-m", "tests.test_milvus", "--reader", uri], cwd=ROOT, text=True,
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    with _milvus_server(tmp_path / "server") as (_, uri):
+        try:
+            corpus = _corpus(tmp_path)
+            store = MilvusStore(uri, lock_dir=tmp_path)
+            build_index(corpus, store, CONFIG, fake_embedder)
+            reader = subprocess.Popen([sys.executable, "-m", "tests.test_milvus", "--reader", uri], cwd=ROOT, text=True,
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
-        def ask() -> dict:
-            reader.stdin.write("?\n")
-            reader.stdin.flush()
-            line = reader.stdout.readline()
-            assert line, reader.stderr.read()[-2000:]
-            return json.loads(line)
+            def ask() -> dict:
+                reader.stdin.write("?\n")
+                reader.stdin.flush()
+                line = reader.stdout.readline()
+                assert line, reader.stderr.read()[-2000:]
+                return json.loads(line)
 
-        before = ask()
-        assert before["documents"] == ["a.txt", "b.md", "essay.txt"] and "Wasps" not in before["top"]
-        (corpus / "b.md").write_text("# Bees\n\nBees make honey.\n\nWasps do not.\n", encoding="utf-8")
-        (corpus / "a.txt").unlink()
-        build_index(corpus, store, CONFIG, fake_embedder)
-        after = ask()
-        assert after["documents"] == ["b.md", "essay.txt"] and after["top"] == "Wasps do not."
-    finally:
-        for proc in (reader, server):
-            if proc is not None:
-                proc.kill()
-                proc.wait()
+            before = ask()
+            assert before["documents"] == ["a.txt", "b.md", "essay.txt"] and "Wasps" not in before["top"]
+            (corpus / "b.md").write_text("# Bees\n\nBees make honey.\n\nWasps do not.\n", encoding="utf-8")
+            (corpus / "a.txt").unlink()
+            build_index(corpus, store, CONFIG, fake_embedder)
+            after = ask()
+            assert after["documents"] == ["b.md", "essay.txt"] and after["top"] == "Wasps do not."
+        finally:
+            if reader is not None:
+                reader.kill()
+                reader.wait()
 
 
 # ---------------------------------------------------------------------------------------
@@ -351,6 +396,8 @@ if __name__ == "__main__":
     if sys.argv[1] == "--reader":
         _reader()
     elif sys.argv[1] == "--die-at-log-cleanup":
-        _die_at_log_cleanup(sys.argv[2])
+        _update_dying_at_log_cleanup(sys.argv[2])
+    elif sys.argv[1] == "--serve-dying":
+        _serve_dying_at_log_cleanup(sys.argv[2], sys.argv[3])
     else:
         _worker(sys.argv[1], int(sys.argv[2]))

@@ -103,6 +103,11 @@ class MilvusStore:
     def is_server(self) -> bool:
         return is_server(self.uri)
 
+    @cached_property
+    def is_lite(self) -> bool:
+        """A milvus-lite file, or a ``milvus-lite server`` (not a Milvus server or cluster)."""
+        return not self.is_server or self.client.get_server_version().startswith("milvus_lite")
+
     def lock(self, timeout: float = 600) -> FileLock:
         self._lock_path.parent.mkdir(parents=True, exist_ok=True)
         return FileLock(str(self._lock_path), timeout=timeout)
@@ -114,10 +119,11 @@ class MilvusStore:
         if not self._loaded:  # a milvus-lite file opens with its collections released
             if "NotLoad" in str(self.client.get_load_state(self.name).get("state")):
                 self.client.load_collection(self.name)
-            if not self.is_server:
-                # A process killed between milvus-lite's flush commit and its log cleanup
-                # leaves rows that the next open replays from the log and also reads from
-                # the flushed file: each is returned twice until the next flush.
+            if self.is_lite:
+                # A milvus-lite process (a file's, or a server) killed between its flush
+                # commit and its log cleanup leaves rows that the next open replays from
+                # the log and also reads from the flushed file: each is returned twice
+                # until the next flush.
                 self.client.flush(self.name)
             self._loaded = True
         rows = self.client.query(self.name, filter=f"kind == {HEAD}", output_fields=["data"])
