@@ -9,7 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
-from .answer.generation import BACKENDS
+from .answer.backends import BACKENDS
 from .config import Settings, apply_process_defaults
 
 

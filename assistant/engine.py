@@ -22,15 +22,17 @@ import numpy as np
 from tqdm import tqdm
 
 from .answer import Pipeline
-from .answer.generation import Generator, load_generator
+from .answer.backends import load_generator
+from .answer.generation import Generator
 from .answer.prompt import openings
 from .config import Settings, apply_process_defaults
+from .index.backends import open_store
 from .index.builder import IndexConfig, build_index
-from .index.chunking import ChunkingConfig
 from .index.choice import Choice, cached, choose
+from .index.chunking import ChunkingConfig
 from .index.embeddings import Embedder, backend_tag, resolve_backend
 from .index.search import HybridRetriever
-from .index.store import IndexIncompatible, IndexUnavailable, open_store
+from .index.store import IndexIncompatible, IndexUnavailable
 from .ingest.library import AddResult, DocumentRow, Library
 from .ingest.limits import Limits
 from .ingest.ocr import OcrConfig, PageProgress

@@ -6,7 +6,7 @@
 * ``extractive``: no language model; the best-supported sentences of the passages;
 * ``openai``: an OpenAI-compatible server (``remote``).
 
-One model instance per process and backend (``load_generator`` caches it); calls are
+One model instance per process and backend (``backends.load_generator``); calls are
 serialized with a lock, since neither llama.cpp contexts nor a model's KV cache may be
 shared by two generations at once.
 """
@@ -31,8 +31,6 @@ from ..text.lexicon import SENTINEL
 from ..types import Passage
 
 log = logging.getLogger(__name__)
-
-BACKENDS = ("llama", "transformers", "extractive", "openai")
 
 # Greedy decoding without a repetition penalty: a grounded answer copies names, dates and
 # figures from the passages and the question, which a penalty pushes the model away from
@@ -346,35 +344,3 @@ class ExtractiveGenerator(Generator):
             start, end = p.highlight or (p.chunk.start, p.chunk.end)
             text = p.chunk.text[start - p.chunk.start : end - p.chunk.start].strip()
             yield f"{text} [{n}]"
-
-
-_cache: dict[tuple, Generator] = {}
-_cache_lock = threading.Lock()
-
-
-def load_generator(backend: str, settings: Settings, resolve_path) -> Generator:
-    """The process-wide instance for ``backend`` and ``settings.generator_model`` (and the
-    llama.cpp settings); ``resolve_path(ref)`` turns a model reference into a local path
-    (fetching it when needed)."""
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown generator {backend!r}; choose one of {', '.join(BACKENDS)}")
-    ref = settings.generator_model
-    key = (backend, ref) + {
-        "llama": (settings.llama_context, settings.llama_batch, settings.llama_threads, settings.prepared_mb),
-        "openai": (settings.openai_base_url, settings.openai_model, settings.generation_slots),
-    }.get(backend, ())
-    with _cache_lock:
-        if key not in _cache:
-            if backend == "extractive":
-                _cache[key] = ExtractiveGenerator()
-            elif backend == "openai":
-                from .remote import OpenAIGenerator
-
-                _cache[key] = OpenAIGenerator(settings)
-            elif backend == "llama":
-                _cache[key] = LlamaGenerator(resolve_path(ref), ref, settings)
-            else:
-                path = resolve_path(ref)
-                gguf = path.name if path.is_file() and path.suffix == ".gguf" else None
-                _cache[key] = TransformersGenerator(ref, path.parent if gguf else path, gguf)
-        return _cache[key]

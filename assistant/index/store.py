@@ -26,9 +26,9 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Protocol
 from functools import cached_property
 from pathlib import Path
+from typing import Protocol
 
 import faiss
 import numpy as np
@@ -256,20 +256,6 @@ class IndexStore:
             shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
 
 
-def open_store(settings) -> Store:
-    """The store ``settings.index_backend`` names."""
-    backend = settings.index_backend.strip().lower()
-    if backend == "faiss":
-        return IndexStore(settings.index_dir)
-    if backend == "milvus":
-        from .milvus import MilvusStore
-
-        uri = settings.milvus_uri or str(settings.index_dir / "milvus.db")
-        return MilvusStore(uri, settings.milvus_collection, settings.milvus_token, settings.index_dir,
-                           settings.milvus_hnsw_above, settings.milvus_shards)
-    raise ValueError(f"unknown index backend {settings.index_backend!r} (faiss or milvus)")
-
-
 def load_generation(path: Path) -> Generation:
     try:
         manifest = json.loads((path / "manifest.json").read_text())
@@ -322,4 +308,4 @@ def _fsync_tree(root: Path) -> None:
         _fsync_dir(p)
 
 
-__all__ = ["Store", "IndexStore", "open_store", "Generation", "IndexUnavailable", "IndexMissing", "IndexIncompatible", "Timeout", "FORMAT_VERSION"]
+__all__ = ["Store", "IndexStore", "Generation", "IndexUnavailable", "IndexMissing", "IndexIncompatible", "Timeout", "FORMAT_VERSION"]
