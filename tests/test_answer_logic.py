@@ -178,10 +178,10 @@ def test_a_follow_up_reply_that_answers_the_earlier_question_again_is_off_target
 
 def test_a_wh_question_given_back_is_an_echo_but_a_choice_or_yes_no_answer_is_not():
     q = "Who are the founders of the Royal Library?"
-    assert checks.echoes("The founders of the Royal Library are [1].", q)
-    assert not checks.echoes("The founders are Anna and Karl Berg [1].", q)
-    assert not checks.echoes("Quokka came first [1].", "Which came first, Quokka or Wombat?")
-    assert not checks.echoes("Yes, Quokka is written in Rust [1].", "Is Quokka written in Rust?")
+    assert checks.restated("The founders of the Royal Library are [1].", q) == "echo"
+    assert not checks.restated("The founders are Anna and Karl Berg [1].", q)
+    assert not checks.restated("Quokka came first [1].", "Which came first, Quokka or Wombat?")
+    assert not checks.restated("Yes, Quokka is written in Rust [1].", "Is Quokka written in Rust?")
 
 
 def test_fact_matching_needs_every_fact_in_some_form():

@@ -24,36 +24,33 @@ def is_refusal(text: str) -> bool:
     return bool(DECLINED.search(text))
 
 
-def echoes(reply: str, question: str) -> bool:
-    """Whether ``reply`` gives a wh-question back instead of answering it: it uses no
-    content word the question does not, and nearly all of those it does. An answer to
-    "A or B?" drops one of them; a yes/no question may be answered in its words."""
-    asked, said = set(analysis.terms(question)), set(analysis.terms(citations.strip_markers(reply)))
-    return bool(QUESTION_WORDS.search(question)) and said <= asked and len(asked - said) <= len(asked) // 5
-
-
-def answers_earlier(reply: str, question: str, previous: str | None) -> bool:
-    """Whether a follow-up's ``reply`` answers the ``previous`` question again: it uses
-    nearly all of that question's content words and none of those the follow-up adds."""
-    if not previous:
-        return False
-    said, before = set(analysis.terms(citations.strip_markers(reply))), set(analysis.terms(previous))
-    added = set(analysis.terms(question)) - before
-    return bool(before and added) and not said & added and len(before - said) <= len(before) // 5
+def restated(reply: str, question: str, previous: str | None = None) -> str | None:
+    """How ``reply`` restates instead of answering: "echo" when it gives a wh-question back
+    (it uses no content word the question does not, and nearly all of those it does; an
+    answer to "A or B?" drops one of them, a yes/no question may be answered in its
+    words); "earlier" when a follow-up's reply answers the ``previous`` question again (it
+    uses nearly all of that question's content words and none of those the follow-up
+    adds). The reply is read into words once for both."""
+    said, asked = set(analysis.terms(citations.strip_markers(reply))), set(analysis.terms(question))
+    if QUESTION_WORDS.search(question) and said <= asked and len(asked - said) <= len(asked) // 5:
+        return "echo"
+    before = set(analysis.terms(previous)) if previous else set()
+    added = asked - before
+    if before and added and not said & added and len(before - said) <= len(before) // 5:
+        return "earlier"
+    return None
 
 
 def off_target(reply: str, question: str, language: str, previous: str | None = None) -> str | None:
     """Why a reply is worth asking again for: "language" when it is written in the other
-    language, "earlier" when it ``answers_earlier`` the question a follow-up depends on,
-    "echo" when it ``echoes`` the question; a small model sometimes does each."""
+    language, else how it is ``restated`` ("echo", or "earlier" for a follow-up's reply
+    that answers the question it depends on); a small model sometimes does each."""
     text = citations.strip_markers(reply)
     if not text or is_refusal(text):
         return None
     if detect_language(text) != language:
         return "language"
-    if answers_earlier(text, question, previous):
-        return "earlier"
-    return "echo" if echoes(text, question) else None
+    return restated(text, question, previous)
 
 
 @dataclass
@@ -123,9 +120,8 @@ def wrong_language(d: Draft) -> Finding | None:
 
 
 def echo(d: Draft) -> Finding | None:
-    if echoes(d.text, d.question):
-        return Finding("echo")
-    return Finding("echo", "the earlier question") if answers_earlier(d.text, d.question, d.previous) else None
+    how = restated(d.text, d.question, d.previous)
+    return None if how is None else Finding("echo", "the earlier question" if how == "earlier" else "")
 
 
 def unsupported(d: Draft) -> Finding | None:
