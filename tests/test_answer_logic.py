@@ -237,6 +237,12 @@ def test_numbers_with_units_are_valued_as_written():
     assert values("2만 3천명과 3만 2천여 명") == [23_000, 32_000]
     assert values("제3조에 따라") == [] and values("about 1.6 million people") == [1_600_000]
     assert support.numbers("2천만 명") == {"20000000"} and support.numbers("1.6 million [1]") == {"1600000"}
+    # Digits after a large unit finish the number, unless they are a date's.
+    assert values("15만 2,112회, 3만 8,000명") == [152_112, 38_000] and values("3만 1997년") == [30_000]
+    # Numbers in Hangul count before a counter; elsewhere the same syllables are words.
+    assert values("삼천 명, 만여 명, 백만 개, 이십오만 원") == [3_000, 10_000, 1_000_000, 250_000]
+    assert values("이천 시에서 수천 명이 그것만 봤다, 만 18세") == []
+    assert numbers.with_values("삼천 명", "en") == "삼천 명"  # valued, not annotated
 
 
 def test_numbers_in_the_other_languages_units_carry_their_value():

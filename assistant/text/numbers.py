@@ -8,16 +8,25 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .lexicon import LANGUAGES, ORDINAL
+from .lexicon import ABOUT, COUNTERS, DATE_UNITS, HANGUL_DIGITS, LANGUAGES, ORDINAL
 
 # unit -> (value, language); a unit below 10,000 ("천", "thousand") scales the digits before
 # it, a larger one everything since the last larger one: "1억 2천만" is 1 x 억 + 2 x 천 x 만.
 UNITS = {unit.lower(): (value, code) for code, module in LANGUAGES.items() for unit, value in module.NUMBER_UNITS.items()}
 _UNIT = "|".join(sorted(UNITS, key=len, reverse=True))
 _DIGITS = r"\d+(?:[.,]\d+)*"
-_RUN = re.compile(rf"(?<![\d.,])(?<!{ORDINAL}){_DIGITS}\s*(?:{_UNIT})(?![a-z])(?:\s*(?:{_DIGITS}\s*)?(?:{_UNIT})(?![a-z]))*", re.IGNORECASE)
-_TOKEN = re.compile(rf"{_DIGITS}|{_UNIT}", re.IGNORECASE)
 SMALL = 10_000
+_KO = {unit: value for unit, (value, code) in UNITS.items() if code == "ko"}
+_KO_UNITS, _KO_LARGE = "".join(_KO), "".join(unit for unit, value in _KO.items() if value >= SMALL)
+# After a large Korean unit, digits without one are the rest of the amount ("3만 8,000" is
+# 38,000), unless they are a date's ("3만 1997년").
+_REST = rf"(?:(?<=[{_KO_LARGE}])\s*{_DIGITS}(?![\d.,])(?!\s*[{DATE_UNITS}]))?"
+_RUN = re.compile(rf"(?<![\d.,])(?<!{ORDINAL}){_DIGITS}\s*(?:{_UNIT})(?![a-z])(?:\s*(?:{_DIGITS}\s*)?(?:{_UNIT})(?![a-z]))*{_REST}", re.IGNORECASE)
+_TOKEN = re.compile(rf"{_DIGITS}|{_UNIT}", re.IGNORECASE)
+# A number in Hangul: digits each before a unit ("삼천", "이십오만", a unit alone: "만여 명"),
+# read only as a word of its own before a counter.
+_HANGUL_RUN = re.compile(rf"(?<!\w)(?:[{HANGUL_DIGITS}]?[{_KO_UNITS}])+[{HANGUL_DIGITS}]?(?=\s*(?:{ABOUT}\s*)?(?:{COUNTERS}))")
+_AS_DIGITS = str.maketrans(HANGUL_DIGITS, "123456789")
 # Each language's units from SMALL up, largest first: what ``written`` may use.
 _LARGE = {code: sorted(((v, u) for u, (v, c) in UNITS.items() if c == code and v >= SMALL), reverse=True) for code in LANGUAGES}
 
@@ -44,15 +53,20 @@ def _read(run: str) -> tuple[float, str]:
         if unit < SMALL:
             group += (1.0 if term is None else term) * unit
         else:
-            total += (group + (term or 0.0)) * unit
+            total += ((group + (term or 0.0)) or 1.0) * unit  # a unit alone is one of it: "만"
             group = 0.0
         term = None
     return total + group + (term or 0.0), language
 
 
-def scaled(text: str) -> list[Scaled]:
-    """Each run of numbers with units in ``text``, with its value."""
-    return [Scaled(m.start(), m.end(), *_read(m.group())) for m in _RUN.finditer(text)]
+def scaled(text: str, hangul: bool = True) -> list[Scaled]:
+    """Each run of numbers with units in ``text``, with its value; ``hangul``: numbers
+    written in Hangul too."""
+    runs = [Scaled(m.start(), m.end(), *_read(m.group())) for m in _RUN.finditer(text)]
+    if not hangul:
+        return runs
+    spoken = [Scaled(m.start(), m.end(), *_read(m.group().translate(_AS_DIGITS))) for m in _HANGUL_RUN.finditer(text)]
+    return sorted(runs + [w for w in spoken if not any(r.start < w.end and w.start < r.end for r in runs)], key=lambda s: s.start)
 
 
 def plain(value: float) -> str:
@@ -81,5 +95,8 @@ def rewrite(text: str, runs: list[Scaled], each: Callable[[Scaled, str], str]) -
 
 def with_values(text: str, language: str) -> str:
     """``text`` with each number written in another language's units followed by its value
-    as a reader of ``language`` writes it: "160만(1.6 million)" for an English reader."""
-    return rewrite(text, scaled(text), lambda s, run: run if s.language == language else f"{run}({written(s.value, language)})")
+    as a reader of ``language`` writes it: "160만(1.6 million)" for an English reader.
+    Numbers in Hangul are left as written: the small model copied their values into the
+    answers of other questions ("만(10,000)여" one sentence away from the one asked about)."""
+    runs = scaled(text, hangul=False)
+    return rewrite(text, runs, lambda s, run: run if s.language == language else f"{run}({written(s.value, language)})")

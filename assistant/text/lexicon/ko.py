@@ -13,6 +13,14 @@ INSTRUCTIONS = (
 )
 
 # Number units: "5천" is 5000, "2만 3천" is 23000, "160만" is 1600000.
-NUMBER_UNITS = {"백": 100, "천": 1_000, "만": 10_000, "억": 100_000_000, "조": 1_000_000_000_000}
+NUMBER_UNITS = {"십": 10, "백": 100, "천": 1_000, "만": 10_000, "억": 100_000_000, "조": 1_000_000_000_000}
+# Numbers written in Hangul ("삼천 명" is 3000 people): the digits, and what counts things,
+# one of which must follow such a number for it to be read as one (Hangul digits are also
+# common syllables: "이천" is a city).
+HANGUL_DIGITS = "일이삼사오육칠팔구"
+COUNTERS = r"명|개|원|권|장|마리|대|척|채|표|석|가구|가지|곳|건|회|배|톤|년|세|달러|엔|위안|파운드|유로"
+# "여" after a number: "more than" ("만여 명"); the units of a date ("3만 1997년" is two numbers).
+ABOUT = "여"
+DATE_UNITS = "년월일"
 # What makes the number after it an ordinal, not an amount: "제3조" is the third article.
 ORDINAL = "제"
