@@ -16,8 +16,10 @@ UNITS = {unit.lower(): (value, code) for code, module in LANGUAGES.items() for u
 _UNIT = "|".join(sorted(UNITS, key=len, reverse=True))
 _DIGITS = r"\d+(?:[.,]\d+)*"
 SMALL = 10_000
-_KO = {unit: value for unit, (value, code) in UNITS.items() if code == "ko"}
-_KO_UNITS, _KO_LARGE = "".join(_KO), "".join(unit for unit, value in _KO.items() if value >= SMALL)
+# Each language's units from SMALL up, largest first: what ``written`` may use.
+_LARGE = {code: sorted(((v, u) for u, (v, c) in UNITS.items() if c == code and v >= SMALL), reverse=True) for code in LANGUAGES}
+_KO_UNITS = "".join(unit for unit, (_, code) in UNITS.items() if code == "ko")
+_KO_LARGE = "".join(unit for _, unit in _LARGE["ko"])
 # After a large Korean unit, digits without one are the rest of the amount ("3만 8,000" is
 # 38,000), unless they are a date's ("3만 1997년").
 _REST = rf"(?:(?<=[{_KO_LARGE}])\s*{_DIGITS}(?![\d.,])(?!\s*[{DATE_UNITS}]))?"
@@ -27,8 +29,6 @@ _TOKEN = re.compile(rf"{_DIGITS}|{_UNIT}", re.IGNORECASE)
 # read only as a word of its own before a counter.
 _HANGUL_RUN = re.compile(rf"(?<!\w)(?:[{HANGUL_DIGITS}]?[{_KO_UNITS}])+[{HANGUL_DIGITS}]?(?=\s*(?:{ABOUT}\s*)?(?:{COUNTERS}))")
 _AS_DIGITS = str.maketrans(HANGUL_DIGITS, "123456789")
-# Each language's units from SMALL up, largest first: what ``written`` may use.
-_LARGE = {code: sorted(((v, u) for u, (v, c) in UNITS.items() if c == code and v >= SMALL), reverse=True) for code in LANGUAGES}
 
 
 @dataclass(frozen=True)
