@@ -172,6 +172,9 @@ def test_a_follow_up_reply_that_answers_the_earlier_question_again_is_off_target
     earlier, q = "왕립 도서관을 세운 사람은 누구인가요?", "그는 몇 년에 태어났나요?"
     assert checks.off_target("왕립 도서관을 세운 사람은 안나 베르그입니다. [1]", q, "ko", earlier) == "earlier"
     assert not checks.off_target("왕립 도서관을 세운 안나 베르그는 1720년에 태어났습니다. [1]", q, "ko", earlier)
+    # Given back with only words of the earlier question added, it is still an echo.
+    assert checks.off_target("그는 왕립 도서관을 세운 사람으로 몇 년에 태어났나요. [1]", q, "ko", earlier) == "echo"
+    assert not checks.off_target("그는 왕립 도서관을 세운 사람으로 1720년에 태어났습니다. [1]", q, "ko", earlier)
     messages = prompt.build_messages(q, "ko", [], (260, 100), earlier, insist=True)
     assert messages[1]["content"].endswith(f"Answer this question, not the earlier one. {prompt.INSIST['ko']}")
 

@@ -26,15 +26,16 @@ def is_refusal(text: str) -> bool:
 
 def restated(reply: str, question: str, previous: str | None = None) -> str | None:
     """How ``reply`` restates instead of answering: "echo" when it gives a wh-question back
-    (it uses no content word the question does not, and nearly all of those it does; an
-    answer to "A or B?" drops one of them, a yes/no question may be answered in its
-    words); "earlier" when a follow-up's reply answers the ``previous`` question again (it
-    uses nearly all of that question's content words and none of those the follow-up
-    adds). The reply is read into words once for both."""
+    (it uses nearly all of the question's content words and no other, except, for a
+    follow-up, words of the ``previous`` question it depends on; an answer to "A or B?"
+    drops one of them, a yes/no question may be answered in its words); "earlier" when a
+    follow-up's reply answers the ``previous`` question again (it uses nearly all of that
+    question's content words and none of those the follow-up adds). The reply is read into
+    words once for both."""
     said, asked = set(analysis.terms(citations.strip_markers(reply))), set(analysis.terms(question))
-    if QUESTION_WORDS.search(question) and said <= asked and len(asked - said) <= len(asked) // 5:
-        return "echo"
     before = set(analysis.terms(previous)) if previous else set()
+    if QUESTION_WORDS.search(question) and said <= asked | before and len(asked - said) <= len(asked) // 5:
+        return "echo"
     added = asked - before
     if before and added and not said & added and len(before - said) <= len(before) // 5:
         return "earlier"
