@@ -39,9 +39,12 @@ TUNE = ROOT / ".bench-cache" / "unseen-tune"
 
 
 def gains(engine: Engine, pairs: list[tuple[str, str]]) -> list[float]:
-    k = max(engine.settings.top_k, engine.settings.answer_passages)
-    search = engine.pipeline.search
-    return [followup.closeness(search(f"{a} {b}", k)) - followup.closeness(search(b, k)) for a, b in pairs]
+    pipeline = engine.pipeline
+
+    def search(query: str):
+        return pipeline.search(query, pipeline.depth)
+
+    return [followup.gain(search(b), search(followup.joined(a, b))) for a, b in pairs]
 
 
 def report(name: str, values: list[float], margin: float) -> None:
@@ -78,7 +81,7 @@ def main() -> None:
     if not (TUNE / "index").is_dir():
         print("tune part not built (python bench/answers_unseen.py --part tune); skipped")
         return
-    written = [json.loads(line) for line in (DATA / "unseen" / "written_tune.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    written = load_items(DATA / "unseen" / "written_tune.jsonl")
     engine = Engine(Settings.from_env(index_dir=TUNE / "index", corpus_dir=TUNE / "corpus"))
     for kind, name in (("followup", "tune, dependent"), ("unrelated", "tune, unrelated")):
         report(name, gains(engine, [(i["before"], i["question"]) for i in written if i["kind"] == kind]), margin)

@@ -40,6 +40,17 @@ def closeness(passages: list[Passage], language: str | None = None, across: floa
     return cosine
 
 
+def joined(previous: str, question: str) -> str:
+    """What a question that depends on the earlier one is searched with."""
+    return f"{previous} {question}"
+
+
+def gain(alone: list[Passage], together: list[Passage]) -> float:
+    """How much closer (cosine) the search joined with the earlier question comes than the
+    question's alone: what ``resolve`` holds against its margin."""
+    return closeness(together) - closeness(alone)
+
+
 def previous_question(history: list[dict] | None) -> str | None:
     asked = [m["content"].strip() for m in history or [] if m.get("role") == "user" and (m.get("content") or "").strip()]
     return asked[-1] if asked else None
@@ -58,12 +69,12 @@ def resolve(question: str, history: list[dict] | None, search: Search, margin: f
     previous = previous_question(history)
     if previous is None:
         return Query(question, None, alone)
-    joined_text = f"{previous} {question}"
-    joined = search(joined_text)
-    if closeness(joined) > closeness(alone) + margin:
+    text = joined(previous, question)
+    together = search(text)
+    if gain(alone, together) > margin:
         answer = previous_answer(history)
         own = alone[0] if alone else None
-        if own is not None and not own.among(joined):
-            joined = joined + [own]
-        return Query(joined_text, previous, joined, None if answer in refusals else answer, own)
+        if own is not None and not own.among(together):
+            together = together + [own]
+        return Query(text, previous, together, None if answer in refusals else answer, own)
     return Query(question, None, alone)

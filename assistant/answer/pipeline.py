@@ -26,9 +26,13 @@ class Pipeline:
     settings: Settings
     search: Callable[[str, int], list[Passage]]
 
+    @property
+    def depth(self) -> int:
+        """How many passages each search for a question returns."""
+        return max(self.settings.top_k, self.settings.answer_passages)
+
     def retrieve(self, question: str, history: list[dict] | None) -> followup.Query:
-        k = max(self.settings.top_k, self.settings.answer_passages)
-        return followup.resolve(question, history, lambda q: self.search(q, k), self.settings.followup_margin, tuple(REFUSAL.values()))
+        return followup.resolve(question, history, lambda q: self.search(q, self.depth), self.settings.followup_margin, tuple(REFUSAL.values()))
 
     def quoted(self, passages: list[Passage], own: Passage | None = None) -> list[Passage]:
         s = self.settings
