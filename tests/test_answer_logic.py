@@ -260,6 +260,17 @@ def test_numbers_in_the_other_languages_units_carry_their_value():
     assert "(1.6 million)" not in prompt.build_messages("보물은 얼마였나요?", "ko", quoted, (300, 300), None)[1]["content"]
 
 
+def test_a_figure_with_a_korean_amounts_digits_at_the_wrong_scale_gets_its_value():
+    sources = ["그 상자는 105만 개가 팔렸고 공사비는 109억 원, 표 차이는 39만 표였다."]
+    assert support.rescaled("It sold 105 million boxes. [1]", sources, "en") == "It sold 1.05 million boxes. [1]"
+    assert support.rescaled("It cost 109 billion (10.9 billion) won.", sources, "en") == "It cost 10.9 billion won."
+    assert support.rescaled("It lost by 39,000 votes.", sources, "en") == "It lost by 390,000 votes."
+    assert support.rescaled("상자는 10,500,000개가 팔렸다.", ["It sold 1.05 million boxes."], "ko") == "상자는 105만개가 팔렸다."
+    # A figure the sources state, a small one, or digits two amounts share is left alone.
+    for reply in ("It sold 1.05 million boxes in 2015.", "It sold 105 boxes.", "It cost 109 billion won."):
+        assert support.rescaled(reply, [*sources, "다른 공사비는 1,090억 원이었다."] if "109" in reply else sources, "en") == reply
+
+
 def test_across_languages_only_numbers_and_latin_names_are_checked():
     quoted = [passage("왕립 도서관은 1753년에 문을 열었다.", 1)]
     units = support.units(quoted)

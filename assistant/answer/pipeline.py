@@ -12,7 +12,7 @@ from ..config import Settings
 from ..text.language import detect_language
 from ..text.lexicon import REFUSAL, SENTINEL
 from ..types import Answer, Passage
-from . import checks, citations, followup, prompt
+from . import checks, citations, followup, prompt, support
 from .generation import Generator, Prompt
 
 JUDGE = "You check whether a text answers a question. Reply yes or no."
@@ -94,7 +94,8 @@ class Pipeline:
             return p
 
         s = self.settings
-        draft = checks.Draft(question, language, raw, quoted,
+        said = raw if gen.name == "extractive" else support.rescaled(raw, [p.chunk.text for p in quoted], language)
+        draft = checks.Draft(question, language, said, quoted,
                              min_coverage=s.support_coverage, judge=judge, min_confidence=s.confirm_threshold,
                              closeness=followup.closeness(query.passages, language, s.cross_language_cosine), previous=query.previous)
         verdict = checks.Verdict.of(draft, quoted=gen.name == "extractive")
@@ -103,7 +104,7 @@ class Pipeline:
             yield REFUSAL[language], finish(REFUSAL[language], [], gen.model, verdict.reason, refusal_detail=detail, confidence=draft.confidence, reply=raw, **tokens)
             return
         # A claim supported only by a passage the reply does not cite is cited there too.
-        text = raw
+        text = said
         for n in sorted({p for p in draft.supporting if p is not None} - set(draft.cited)):
             text = citations.append_marker(text, n + 1)
         text, cites = citations.attach(text, quoted)

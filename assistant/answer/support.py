@@ -38,6 +38,35 @@ def numbers(text: str) -> set[str]:
     return found - {""}
 
 
+def _digits(value: float) -> str:
+    """The significant digits of ``value``: 1050000 and 105000000 are both "105"."""
+    return f"{value:.6f}".replace(".", "").strip("0")
+
+
+def rescaled(reply: str, sources: list[str], language: str) -> str:
+    """``reply`` with each figure of 1,000 or more that no source states, but whose digits
+    are those of exactly one amount written with units in the sources, given that
+    amount's value instead, as ``language`` writes it. A small model copies the digits of
+    "105만" and gets the scale wrong ("105 million" for 1.05 million; "39,000" for "39만")."""
+    text = " ".join(sources)
+    stated = numbers(text)
+    amounts_ = {s.value for s in amounts.scaled(text, hangul=False) if s.value >= amounts.SMALL}
+    runs = amounts.scaled(reply, hangul=False)
+    rest = amounts.rewrite(reply, runs, lambda s, run: " " * len(run))
+    figures = runs + [amounts.Scaled(m.start(), m.end(), float(m.group().replace(",", "")), language)
+                      for m in re.finditer(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![\d.,])|(?<![\d.,])\d{4,}(?![\d.,])", rest)]
+
+    def fixed(s: amounts.Scaled, run: str) -> str:
+        if s.value < 1000 or amounts.plain(s.value) in stated:
+            return run
+        same = [v for v in amounts_ if _digits(v) == _digits(s.value)]
+        return amounts.written(same[0], language) if len(same) == 1 else run
+
+    out = amounts.rewrite(reply, sorted(figures, key=lambda s: s.start), fixed)
+    # "109 billion (10.9 billion)" became "10.9 billion (10.9 billion)".
+    return re.sub(r"(\d[\d.,]*(?: ?[^\W\d_]+)?) ?\(\1\)", r"\1", out) if out != reply else reply
+
+
 def _fold(term: str) -> str:
     """An English name as another text may write it: "RNNs" is "RNN", "Lua-based" is "Lua"."""
     head = term.split("-")[0] if re.search(r"-[a-z]", term) else term
