@@ -50,7 +50,7 @@ def rescaled(reply: str, sources: list[str], language: str) -> str:
     "105만" and gets the scale wrong ("105 million" for 1.05 million; "39,000" for "39만")."""
     text = " ".join(sources)
     stated = numbers(text)
-    amounts_ = {s.value for s in amounts.scaled(text, hangul=False) if s.value >= amounts.SMALL}
+    valued = {s.value for s in amounts.scaled(text, hangul=False) if s.value >= amounts.SMALL}
     runs = amounts.scaled(reply, hangul=False)
     rest = amounts.rewrite(reply, runs, lambda s, run: " " * len(run))
     figures = runs + [amounts.Scaled(m.start(), m.end(), float(m.group().replace(",", "")), language)
@@ -59,7 +59,7 @@ def rescaled(reply: str, sources: list[str], language: str) -> str:
     def fixed(s: amounts.Scaled, run: str) -> str:
         if s.value < 1000 or amounts.plain(s.value) in stated:
             return run
-        same = [v for v in amounts_ if _digits(v) == _digits(s.value)]
+        same = [v for v in valued if _digits(v) == _digits(s.value)]
         return amounts.written(same[0], language) if len(same) == 1 else run
 
     out = amounts.rewrite(reply, sorted(figures, key=lambda s: s.start), fixed)
