@@ -170,6 +170,7 @@ class Answer:
     refusal: str | None = None  # the check that refused (answer.checks.NAMES), None when answered
     refusal_detail: str = ""  # every finding of the verification stage, for a refused answer
     confidence: float | None = None  # the model's P("yes") that its evidence answers, times the evidence's closeness
+    closeness: float | None = None  # that closeness (``checks.Draft.closeness``), when the confirm check asked
     reply: str = ""  # the model's own reply, before verification and citation
     decline: float | None = None  # the probability the model gave declining (generation.DeclineFloor)
 
@@ -190,6 +191,7 @@ class Answer:
             "refusal_reason": self.refusal,
             "refusal_detail": self.refusal_detail,
             "confidence": None if self.confidence is None else round(self.confidence, 3),
+            "closeness": None if self.closeness is None else round(self.closeness, 3),
             "reply": self.reply,
             "decline_probability": None if self.decline is None else round(self.decline, 3),
         }

@@ -3,11 +3,11 @@
     python -m assistant eval --set SET --corpus DIR --json > run.jsonl   # or answers_unseen.py --json
     python bench/confirm_threshold.py run.jsonl SET [--thresholds 0.2,0.23,0.26]
 
-Reads the replies the confirm check scored (``confidence`` = the model's P(yes) times the
-evidence's closeness, the best retrieved sentence's cosine with the question, raised
-across languages by ``cross_language_cosine``). Prints how well each signal separates
-right answers from answers to unanswerable questions (AUC: the chance that a right
-answer scores above an answered unanswerable one), then what each
+Reads the replies the confirm check scored (``confidence`` = the model's P(yes) times
+``closeness``: the best-sentence cosine with the question of the passages the answer is
+taken from, raised across languages by ``cross_language_cosine``). Prints how well each
+signal separates right answers from answers to unanswerable questions (AUC: the chance
+that a right answer scores above an answered unanswerable one), then what each
 threshold would have made of the whole run: refusals of unanswerable questions per
 language, false refusals and fact accuracy. Nothing is asked of the model again.
 """
@@ -19,10 +19,7 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-from assistant.answer import followup
-from assistant.config import Settings
 from assistant.evaluation import facts_present, load_items
-from assistant.types import Passage
 
 
 def auc(right: list[float], wrong: list[float]) -> float:
@@ -33,9 +30,8 @@ def auc(right: list[float], wrong: list[float]) -> float:
 
 
 def closeness(row: dict) -> float:
-    """The evidence's closeness as the confirm check weighed it (``followup.closeness``)."""
-    passages = [Passage.from_dict(p) for p in row["retrieved"]]
-    return followup.closeness(passages, row["language"], Settings().cross_language_cosine)
+    """The evidence's closeness as the confirm check weighed it (``checks.Draft.closeness``)."""
+    return row["closeness"]
 
 
 def outcome(row: dict, reply_right: bool, threshold: float) -> tuple[bool, bool]:

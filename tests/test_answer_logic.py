@@ -315,14 +315,19 @@ def test_the_models_confirmation_reads_the_supporting_sentence_and_runs_last():
     assert checks.Verdict.of(fake_draft("NOT_FOUND", judge=judge, confidence=0.5)).reason == "model" and len(calls) == 1
 
 
-def test_the_confirmation_is_weighed_by_how_close_the_evidence_came():
-    sure = checks.Draft("q", "ko", "왕립 도서관은 1753년에 문을 열었습니다. [1]", [passage("왕립 도서관은 1753년에 문을 열었다.", 1)],
-                        judge=lambda text, asked: 0.8, min_confidence=0.3)  # a fake judge, always 0.8 sure
-    close = replace(sure, closeness=0.5)
+def test_the_confirmation_is_weighed_by_how_close_the_evidence_the_answer_uses_came():
+    def draft(reply: str, top: float, other: float) -> checks.Draft:
+        quoted = [passage("왕립 도서관은 1753년에 문을 열었다.", 1, dense=top), passage("시립 도서관은 1790년에 문을 열었다.", 2, dense=other)]
+        return checks.Draft("q", "ko", reply, quoted, judge=lambda text, asked: 0.8, min_confidence=0.3)  # a fake judge, always 0.8 sure
+
+    close = draft("왕립 도서관은 1753년에 문을 열었습니다. [1]", 0.5, 0.3)
     assert checks.Verdict.of(close).reason is None and abs(close.confidence - 0.4) < 1e-9
-    distant = replace(sure, closeness=0.3)
+    distant = draft("왕립 도서관은 1753년에 문을 열었습니다. [1]", 0.3, 0.2)
     verdict = checks.Verdict.of(distant)
     assert verdict.reason == "confirm" and abs(distant.confidence - 0.24) < 1e-9 and verdict.findings[0].detail == "0.80 x 0.30"
+    # Taken from the second passage, the answer is weighed by that passage, not the top one.
+    second = draft("시립 도서관은 1790년에 문을 열었습니다. [2]", 0.5, 0.3)
+    assert second.closeness == 0.3 and checks.Verdict.of(second).reason == "confirm"
 
 
 def test_chat_messages_in_gradio_6_form_become_plain_history():

@@ -13,7 +13,7 @@ from ..text import analysis
 from ..text.language import detect_language
 from ..text.lexicon import DECLINED, QUESTION_WORDS
 from ..types import Passage
-from . import citations
+from . import citations, followup
 from .support import Claim, Unit, claims, lacking, supporting_unit, units
 
 EVIDENCE = "evidence"  # the pre-generation gate: no passage close enough to ask the model
@@ -65,7 +65,7 @@ class Draft:
     min_coverage: float = 0.5
     judge: Callable[[str, str], float | None] | None = None  # P(text answers question), asked of the model
     min_confidence: float = 0.0
-    closeness: float = 1.0  # the best retrieved sentence's cosine with what was searched
+    across: float = 1.0  # closeness across languages is divided by this (``followup.closeness``)
     previous: str | None = None  # the earlier question a follow-up depends on
     confidence: float | None = None  # set by ``unconfirmed`` when it asks
 
@@ -100,6 +100,17 @@ class Draft:
     def supporting(self) -> list[int | None]:
         """For each claim, the 0-based passage whose sentence supports it, or None."""
         return [None if u is None else u.passage for u in self.supporting_units]
+
+    @property
+    def closeness(self) -> float:
+        """How close the evidence the answer uses came to what was searched: the lowest
+        ``followup.closeness`` of the passages whose sentences support its claims (of the
+        quoted passages when none does). An answer taken from a passage the search ranked
+        less close is weighed by that passage, not by the best one."""
+        used = [self.quoted[n] for n in dict.fromkeys(self.supporting) if n is not None]
+        if not used:
+            return followup.closeness(self.quoted, self.language, self.across)
+        return min(followup.closeness([p], self.language, self.across) for p in used)
 
 
 @dataclass(frozen=True)
@@ -142,10 +153,10 @@ def evidence(d: Draft) -> str:
 def unconfirmed(d: Draft) -> Finding | None:
     """The model, shown only the sentences that support the answer and the question in a
     fresh prompt, finds that they do not answer it: the probability it gives "yes", times
-    how close the retrieved evidence came to the question (``closeness``), is below
-    ``min_confidence``. A question whose premise the documents do not state is answered
-    from the nearest sentence; read on its own, that sentence plainly does not answer it,
-    and it is seldom as close to the question as a sentence that does."""
+    how close the evidence the answer uses came to the question (``Draft.closeness``), is
+    below ``min_confidence``. A question whose premise the documents do not state is
+    answered from the nearest sentence; read on its own, that sentence plainly does not
+    answer it, and it is seldom as close to the question as a sentence that does."""
     if d.judge is None or d.min_confidence <= 0:
         return None
     p = d.judge(evidence(d), d.asked.strip())

@@ -97,18 +97,19 @@ class Pipeline:
         said = raw if gen.name == "extractive" else support.rescaled(raw, [p.chunk.text for p in quoted], language)
         draft = checks.Draft(question, language, said, quoted,
                              min_coverage=s.support_coverage, judge=judge, min_confidence=s.confirm_threshold,
-                             closeness=followup.closeness(query.passages, language, s.cross_language_cosine), previous=query.previous)
+                             across=s.cross_language_cosine, previous=query.previous)
         verdict = checks.Verdict.of(draft, quoted=gen.name == "extractive")
+        weighed = dict(confidence=draft.confidence, closeness=None if draft.confidence is None else draft.closeness)
         if verdict.refused:
             detail = "; ".join(f"{f.check}: {f.detail}" if f.detail else f.check for f in verdict.findings)
-            yield REFUSAL[language], finish(REFUSAL[language], [], gen.model, verdict.reason, refusal_detail=detail, confidence=draft.confidence, reply=raw, **tokens)
+            yield REFUSAL[language], finish(REFUSAL[language], [], gen.model, verdict.reason, refusal_detail=detail, reply=raw, **weighed, **tokens)
             return
         # A claim supported only by a passage the reply does not cite is cited there too.
         text = said
         for n in sorted({p for p in draft.supporting if p is not None} - set(draft.cited)):
             text = citations.append_marker(text, n + 1)
         text, cites = citations.attach(text, quoted)
-        yield text, finish(text, cites, gen.model, confidence=draft.confidence, reply=raw, **tokens)
+        yield text, finish(text, cites, gen.model, reply=raw, **weighed, **tokens)
 
 
 def _reply(gen: Generator, p: Prompt, stop, timings: dict, started: float):
