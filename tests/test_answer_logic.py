@@ -265,6 +265,7 @@ def test_a_figure_with_a_korean_amounts_digits_at_the_wrong_scale_gets_its_value
     assert support.rescaled("It sold 105 million boxes. [1]", sources, "en") == "It sold 1.05 million boxes. [1]"
     assert support.rescaled("It cost 109 billion (10.9 billion) won.", sources, "en") == "It cost 10.9 billion won."
     assert support.rescaled("It lost by 39,000 votes.", sources, "en") == "It lost by 390,000 votes."
+    assert support.rescaled("The margin was 39000.", sources, "en") == "The margin was 390,000."
     assert support.rescaled("상자는 10,500,000개가 팔렸다.", ["It sold 1.05 million boxes."], "ko") == "상자는 105만개가 팔렸다."
     # A figure the sources state, a small one, or digits two amounts share is left alone.
     for reply in ("It sold 1.05 million boxes in 2015.", "It sold 105 boxes.", "It cost 109 billion won."):

@@ -54,7 +54,7 @@ def rescaled(reply: str, sources: list[str], language: str) -> str:
     runs = amounts.scaled(reply, hangul=False)
     rest = amounts.rewrite(reply, runs, lambda s, run: " " * len(run))
     figures = runs + [amounts.Scaled(m.start(), m.end(), float(m.group().replace(",", "")), language)
-                      for m in re.finditer(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![\d.,])|(?<![\d.,])\d{4,}(?![\d.,])", rest)]
+                      for m in re.finditer(r"(?<![\d.,])(?:\d{1,3}(?:,\d{3})+|\d{4,})(?!\d|[.,]\d)", rest)]
 
     def fixed(s: amounts.Scaled, run: str) -> str:
         if s.value < 1000 or amounts.plain(s.value) in stated:
