@@ -29,11 +29,6 @@ def auc(right: list[float], wrong: list[float]) -> float:
     return sum((r > w) + 0.5 * (r == w) for r in right for w in wrong) / (len(right) * len(wrong))
 
 
-def closeness(row: dict) -> float:
-    """The evidence's closeness as the confirm check weighed it (``checks.Draft.closeness``)."""
-    return row["closeness"]
-
-
 def outcome(row: dict, reply_right: bool, threshold: float) -> tuple[bool, bool]:
     """(answered, answered right) had the check used ``threshold``; ``reply_right``: the
     model's reply states the facts."""
@@ -57,7 +52,8 @@ def main() -> None:
     scored = [r for r in rows if r["confidence"] is not None]
     right = [r for r in scored if reply_right[r["id"]]]
     wrong = [r for r in scored if not items[r["id"]]["answerable"]]
-    signals = {"P(yes)": lambda r: r["confidence"] / max(closeness(r), 1e-9), "closeness": closeness, "P(yes) x closeness": lambda r: r["confidence"]}
+    # "closeness" is what the confirm check weighed P(yes) by (``checks.Draft.closeness``).
+    signals = {"P(yes)": lambda r: r["confidence"] / max(r["closeness"], 1e-9), "closeness": lambda r: r["closeness"], "P(yes) x closeness": lambda r: r["confidence"]}
     print(f"{len(scored)} replies scored: {len(right)} right answers, {len(wrong)} answers to unanswerable questions")
     print("| signal | AUC |\n| --- | --- |")
     for name, signal in signals.items():

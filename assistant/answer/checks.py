@@ -101,7 +101,7 @@ class Draft:
         """For each claim, the 0-based passage whose sentence supports it, or None."""
         return [None if u is None else u.passage for u in self.supporting_units]
 
-    @property
+    @cached_property
     def closeness(self) -> float:
         """How close the evidence the answer uses came to what was searched: the lowest
         ``followup.closeness`` of the passages whose sentences support its claims (of the

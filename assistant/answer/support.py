@@ -48,21 +48,22 @@ def rescaled(reply: str, sources: list[str], language: str) -> str:
     are those of exactly one amount written with units in the sources, given that
     amount's value instead, as ``language`` writes it. A small model copies the digits of
     "105만" and gets the scale wrong ("105 million" for 1.05 million; "39,000" for "39만")."""
+    runs = amounts.scaled(reply, hangul=False)
+    rest = amounts.rewrite(reply, runs, lambda s, run: " " * len(run))
+    plain = [amounts.Scaled(m.start(), m.end(), float(m.group().replace(",", "")), language)
+             for m in re.finditer(r"(?<![\d.,])(?:\d{1,3}(?:,\d{3})+|\d{4,})(?!\d|[.,]\d)", rest)]
+    figures = sorted((s for s in runs + plain if s.value >= 1000), key=lambda s: s.start)
+    if not figures:  # most replies: the sources need not be read
+        return reply
     text = " ".join(sources)
     stated = numbers(text)
     valued = {s.value for s in amounts.scaled(text, hangul=False) if s.value >= amounts.SMALL}
-    runs = amounts.scaled(reply, hangul=False)
-    rest = amounts.rewrite(reply, runs, lambda s, run: " " * len(run))
-    figures = runs + [amounts.Scaled(m.start(), m.end(), float(m.group().replace(",", "")), language)
-                      for m in re.finditer(r"(?<![\d.,])(?:\d{1,3}(?:,\d{3})+|\d{4,})(?!\d|[.,]\d)", rest)]
 
     def fixed(s: amounts.Scaled, run: str) -> str:
-        if s.value < 1000 or amounts.plain(s.value) in stated:
-            return run
         same = [v for v in valued if _digits(v) == _digits(s.value)]
-        return amounts.written(same[0], language) if len(same) == 1 else run
+        return amounts.written(same[0], language) if len(same) == 1 and amounts.plain(s.value) not in stated else run
 
-    out = amounts.rewrite(reply, sorted(figures, key=lambda s: s.start), fixed)
+    out = amounts.rewrite(reply, figures, fixed)
     # "109 billion (10.9 billion)" became "10.9 billion (10.9 billion)".
     return re.sub(r"(\d[\d.,]*(?: ?[^\W\d_]+)?) ?\(\1\)", r"\1", out) if out != reply else reply
 
