@@ -10,6 +10,8 @@ test3: a third test part, frozen 2026-12-03, Korean documents only, read once.
 test4: a fourth test part, frozen 2026-12-03, Korean documents only, read once.
 test5: a fifth test part, frozen 2026-12-05, Korean documents only (three of them long),
 read once.
+test6: a sixth test part, frozen 2026-12-05, Korean documents only (the 23 KorQuAD articles
+no other part used; 22 short ones and one of 88 paragraphs), read once.
 
 The articles of each part (split.json) come from ../shared/data (KorQuAD 1.0 dev public
 half, SQuAD 2.0 dev public part) and are written as one document each into
@@ -78,7 +80,7 @@ def read_split() -> dict:
 
 def build(part: str, work: Path) -> tuple[Path, Path] | None:
     split = read_split()
-    # A part may have no articles of one source (test3 to test5 have no SQuAD ones): that file is not needed.
+    # A part may have no articles of one source (test3 to test6 have no SQuAD ones): that file is not needed.
     missing = [str(p) for name, p in SOURCES.items() if split[name][part] and not p.is_file()]
     if missing:
         print(f"data not found ({', '.join(missing)}); skipping")

@@ -27,13 +27,13 @@ def test_essay_and_english_sets():
             assert (i["gold"] in docs) if i["answerable"] else (i["gold"] is None and not i["facts"]), (name, i["id"])
 
 
-@pytest.mark.parametrize("part, least", [("test", 30), ("tune", 16), ("test2", 30), ("test3", 32), ("test4", 32), ("test5", 32)])
+@pytest.mark.parametrize("part, least", [("test", 30), ("tune", 16), ("test2", 30), ("test3", 32), ("test4", 32), ("test5", 32), ("test6", 32)])
 def test_unseen_written_sets(part, least):
     split = json.loads((DATA / "unseen" / "split.json").read_text(encoding="utf-8"))
     for source in ("korquad", "squad"):
         for a, b in combinations(split[source], 2):
             assert not set(split[source][a]) & set(split[source][b]), (source, a, b)
-    if part in ("test3", "test4", "test5"):  # Korean documents only: no SQuAD article was left
+    if part in ("test3", "test4", "test5", "test6"):  # Korean documents only: no SQuAD article was left
         assert split["korquad"][part] and split["squad"][part] == []
     items = load_items(DATA / "unseen" / f"written_{part}.jsonl")
     assert len({i["id"] for i in items}) == len(items)
