@@ -73,6 +73,21 @@ def test_a_follow_up_also_carries_the_best_passage_for_its_own_words():
     assert [p.chunk.paragraph for p in q.passages] == [2, 7]
 
 
+def test_a_follow_ups_passages_are_excerpted_around_the_sentence_its_own_words_match():
+    history = [{"role": "user", "content": "Quokka는 누가 만들었나요?"}, {"role": "assistant", "content": "Mozilla입니다. [1]"}]
+    text = "Quokka는 Mozilla가 만든 라이브러리입니다. 여러 해 동안 여러 언어로 옮겨졌습니다. 다음 판은 2021년에 나왔습니다."
+    subject = (100, 100 + text.index("여러") - 1)
+    later = (100 + text.index("다음"), 100 + len(text))
+
+    def fake_search(query: str) -> list[Passage]:
+        """The same paragraph, marked at the subject's sentence for the joined query."""
+        return [passage(text, 3, highlight=subject if "Quokka" in query else later, dense=0.7 if "Quokka" in query else 0.5)]
+
+    q = followup.resolve("그 다음 판은 언제 나왔나요?", history, fake_search, margin=0.05)
+    assert q.previous is not None and [p.highlight for p in q.passages] == [later]
+    assert q.passages[0].dense_score == 0.7  # the joined search's scores are kept
+    assert "2021년" in prompt.excerpt(q.passages[0], 30) and "2021년" not in prompt.excerpt(fake_search("Quokka")[0], 30)
+
 def test_refusals_are_recognized_in_both_languages():
     for text in ("NOT_FOUND", "The passages do not mention it.", "문서에서 답을 찾을 수 없습니다.", "해당 내용은 언급되어 있지 않습니다."):
         assert checks.is_refusal(text), text

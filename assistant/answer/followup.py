@@ -6,7 +6,7 @@ another subject finds its passages better alone)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..text.language import detect_language
 from ..types import Passage
@@ -25,6 +25,15 @@ class Query:
     # A follow-up's best passage for its own words: the joined search finds the earlier
     # subject first, and the new fact may stand in another passage.
     own: Passage | None = None
+
+
+def refocused(passages: list[Passage], alone: list[Passage]) -> list[Passage]:
+    """``passages`` with the best sentence (``highlight``) the question alone found in
+    each: the joined search marks the earlier subject's sentence, and the excerpt the
+    model reads is cut around the marked one, so the follow-up's fact, often a few
+    sentences on, fell outside it."""
+    own = {p.chunk.chunk_id: p.highlight for p in alone}
+    return [replace(p, highlight=own[p.chunk.chunk_id]) if own.get(p.chunk.chunk_id) else p for p in passages]
 
 
 def closeness(passages: list[Passage], language: str | None = None, across: float = 1.0) -> float:
@@ -64,7 +73,8 @@ def previous_answer(history: list[dict] | None) -> str | None:
 def resolve(question: str, history: list[dict] | None, search: Search, margin: float, refusals: tuple[str, ...] = ()) -> Query:
     """The question alone, or joined with the previous user question when the joined search
     comes closer by more than ``margin`` (cosine); a follow-up also carries the earlier
-    answer, unless it was one of the ``refusals``, and its own best passage (``own``)."""
+    answer, unless it was one of the ``refusals``, its own best passage (``own``), and each
+    passage marked at the sentence that best matches the question alone (``refocused``)."""
     alone = search(question)
     previous = previous_question(history)
     if previous is None:
@@ -74,6 +84,7 @@ def resolve(question: str, history: list[dict] | None, search: Search, margin: f
     if gain(alone, together) > margin:
         answer = previous_answer(history)
         own = alone[0] if alone else None
+        together = refocused(together, alone)
         if own is not None and not own.among(together):
             together = together + [own]
         return Query(text, previous, together, None if answer in refusals else answer, own)
