@@ -214,6 +214,8 @@ def test_numbers_are_read_in_digits_words_month_names_and_units():
     assert "1600000" in support.numbers("1.6 million livres") and "1980" in support.numbers("the 1980s")
     assert support.numbers("It had 1,750 parameters [2].") == {"1750"}
     assert support.numbers("released on 3 December 2008 by a five-member team") == {"3", "12", "2008", "5"}
+    assert support.numbers("released on 2008-12-03") == {"2008", "12", "3"} 
+    assert all(support.states("2008년 12월 3일", n) for n in support.numbers("2008-12-03"))
     assert support.states("파이썬 3.0은 2008년 12월에 나왔다", "2008") and not support.states("2018년", "2008")
     assert support.states("Google에서 발표한 모델", "Google") and not support.states("deep learning", "Ng")
     assert support.states("RNN이 쓰였다", "RNNs") and support.states("Lua기반의 Torch", "Lua-based")

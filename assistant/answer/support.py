@@ -27,12 +27,14 @@ _PROMPT_WORDS = {t.lower() for t in analysis.key_terms(f"{SYSTEM} Passages Passa
 def numbers(text: str) -> set[str]:
     """The numbers ``text`` states: in digits (without thousands separators), as English
     number words and as month names, which a Korean answer writes as numbers. A number
-    with units is its value alone: "1.6 million" states 1600000, not 1.6."""
+    with units is its value alone: "1.6 million" states 1600000, not 1.6. Leading zeros
+    are dropped."""
     text = citations.strip_markers(text)
     runs = amounts.scaled(text)
     found = {amounts.plain(s.value) for s in runs}
     rest = amounts.rewrite(text, runs, lambda s, run: " ")
-    found |= {n.replace(",", "") for n in _NUMBER.findall(rest)}
+    # "04" in "2008-04-03" is the 4 that "4월" and "April" state.
+    found |= {re.sub(r"^0+(?=\d)", "", n.replace(",", "")) for n in _NUMBER.findall(rest)}
     for word in re.findall(r"[A-Za-z]+", rest):
         found.add(MONTHS.get(word) or NUMBER_WORDS.get(word.lower(), ""))
     return found - {""}
