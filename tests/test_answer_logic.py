@@ -88,6 +88,7 @@ def test_a_follow_ups_passages_are_excerpted_around_the_sentence_its_own_words_m
     assert q.passages[0].dense_score == 0.7  # the joined search's scores are kept
     assert "2021년" in prompt.excerpt(q.passages[0], 30) and "2021년" not in prompt.excerpt(fake_search("Quokka")[0], 30)
 
+
 def test_refusals_are_recognized_in_both_languages():
     for text in ("NOT_FOUND", "The passages do not mention it.", "문서에서 답을 찾을 수 없습니다.", "해당 내용은 언급되어 있지 않습니다."):
         assert checks.is_refusal(text), text
@@ -214,7 +215,7 @@ def test_numbers_are_read_in_digits_words_month_names_and_units():
     assert "1600000" in support.numbers("1.6 million livres") and "1980" in support.numbers("the 1980s")
     assert support.numbers("It had 1,750 parameters [2].") == {"1750"}
     assert support.numbers("released on 3 December 2008 by a five-member team") == {"3", "12", "2008", "5"}
-    assert support.numbers("released on 2008-12-03") == {"2008", "12", "3"} 
+    assert support.numbers("released on 2008-12-03") == {"2008", "12", "3"}
     assert all(support.states("2008년 12월 3일", n) for n in support.numbers("2008-12-03"))
     assert support.states("파이썬 3.0은 2008년 12월에 나왔다", "2008") and not support.states("2018년", "2008")
     assert support.states("Google에서 발표한 모델", "Google") and not support.states("deep learning", "Ng")
