@@ -71,7 +71,9 @@ class Pipeline:
             return Answer(question, text, language, refusal is not None, cites, query.passages, timings, model,
                           query=query.text, refusal=refusal, notice=notice, **extra)
 
-        if not quoted or (quoted[0].dense_score or 0.0) < self.settings.min_evidence:
+        # The best quoted sentence, as bench/evidence_gate.py calibrates it: the top fused
+        # passage may owe its place to shared words while another holds the close sentence.
+        if not quoted or followup.closeness(quoted) < self.settings.min_evidence:
             yield REFUSAL[language], finish(REFUSAL[language], [], "evidence-gate", checks.EVIDENCE)
             return
 
