@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant.answer.generation import Generator
+
 ROOT = Path(__file__).resolve().parent.parent
 ESSAY = ROOT / "corpus" / "deep_learning_and_chatgpt.ko.txt"
 
@@ -41,6 +43,22 @@ class FakeEmbedder:
     @property
     def embedded(self) -> int:
         return sum(self.calls)
+
+
+class FakeGenerator(Generator):
+    """A fake backend that gives fixed replies in turn (the last one from then on), for the
+    engine's checks on answers; it keeps the prompts it was given."""
+
+    name = model = "fake"
+
+    def __init__(self, *replies: str):
+        super().__init__()
+        self.replies = list(replies)
+        self.prompts = []
+
+    def _stream(self, prompt):
+        self.prompts.append(prompt)
+        yield self.replies[min(len(self.prompts), len(self.replies)) - 1]
 
 
 @pytest.fixture

@@ -5,12 +5,13 @@ hand-made, not retrieved, and the examples are invented: none is a question of a
 from dataclasses import replace
 
 from assistant.answer import checks, citations, followup, prompt, support
-from assistant.answer.generation import Generator
 from assistant.answer.pipeline import Pipeline
 from assistant.config import Settings
 from assistant.evaluation import facts_present
 from assistant.text import numbers
 from assistant.types import Chunk, Passage
+
+from .conftest import FakeGenerator
 
 
 def passage(text: str, paragraph: int = 1, highlight=None, dense: float = 0.6, doc: str = "doc") -> Passage:
@@ -92,30 +93,16 @@ def test_a_follow_ups_passages_are_excerpted_around_the_sentence_its_own_words_m
     assert "2021년" in prompt.excerpt(q.passages[0], 30) and "2021년" not in prompt.excerpt(fake_search("Quokka")[0], 30)
 
 
-class FakeReplies(Generator):
-    """A fake backend: the same reply to every prompt; it counts the prompts."""
-
-    name = model = "fake"
-
-    def __init__(self, reply: str):
-        super().__init__()
-        self.reply, self.asked = reply, 0
-
-    def _stream(self, p):
-        self.asked += 1
-        yield self.reply
-
-
 def test_the_evidence_gate_reads_the_closest_quoted_passage_not_the_first():
     # Ranked first by shared words, far in meaning; the second holds the close sentence.
     first = passage("Quokka는 라이브러리입니다. Quokka 판은 여럿입니다.", 1, dense=0.2)
     second = replace(passage("Quokka 2.0은 2021년에 나왔습니다.", 2, dense=0.6), score=0.9)
     settings = Settings(confirm_threshold=0.0)
-    gen = FakeReplies("Quokka 2.0은 2021년에 나왔습니다. [2]")
+    gen = FakeGenerator("Quokka 2.0은 2021년에 나왔습니다. [2]")
     *_, (text, answer) = Pipeline(settings, lambda q, k: [first, second]).stream("Quokka 2.0은 언제 나왔나요?", None, gen)
-    assert gen.asked == 1 and not answer.abstained and "2021년" in text
+    assert len(gen.prompts) == 1 and not answer.abstained and "2021년" in text
     *_, (_, answer) = Pipeline(settings, lambda q, k: [first, replace(second, dense_score=0.3)]).stream("Quokka 2.0은 언제 나왔나요?", None, gen)
-    assert gen.asked == 1 and answer.refusal == checks.EVIDENCE
+    assert len(gen.prompts) == 1 and answer.refusal == checks.EVIDENCE
 
 
 def test_refusals_are_recognized_in_both_languages():

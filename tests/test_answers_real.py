@@ -5,12 +5,12 @@ from dataclasses import replace
 
 import pytest
 
-from assistant.answer.generation import Generator, Prompt
+from assistant.answer.generation import Prompt
 from assistant.answer.prompt import INSIST
 from assistant.engine import Engine
 from assistant.text.lexicon import REFUSAL
 
-from .conftest import ROOT, indexed_engine
+from .conftest import ROOT, FakeGenerator, indexed_engine
 
 pytestmark = pytest.mark.real_models
 ENGLISH_DOC = ROOT / "bench" / "data" / "english" / "python_history.en.md"
@@ -121,22 +121,6 @@ def test_cli_ask_batch_echoes_ids_in_order(real_engine, tmp_path):
     assert out[0]["language"] == "en" and out[0]["citations"]
     assert "BERT" in out[1]["query"]
     assert out[2]["abstained"] and {"answer", "retrieved", "timings", "model"} <= set(out[2])
-
-
-class FakeGenerator(Generator):
-    """A fake backend that gives fixed replies in turn (the last one from then on), for the
-    engine's checks on answers; it keeps the prompts it was given."""
-
-    name = model = "fake"
-
-    def __init__(self, *replies: str):
-        super().__init__()
-        self.replies = list(replies)
-        self.prompts = []
-
-    def _stream(self, prompt):
-        self.prompts.append(prompt)
-        yield self.replies[min(len(self.prompts), len(self.replies)) - 1]
 
 
 @pytest.mark.parametrize("reply", ["[1]", "  [1][2] ", "NOT_FOUND"])

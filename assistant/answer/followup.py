@@ -33,7 +33,7 @@ def refocused(passages: list[Passage], alone: list[Passage]) -> list[Passage]:
     model reads is cut around the marked one, so the follow-up's fact, often a few
     sentences on, fell outside it."""
     own = {p.chunk.chunk_id: p.highlight for p in alone}
-    return [replace(p, highlight=own[p.chunk.chunk_id]) if own.get(p.chunk.chunk_id) else p for p in passages]
+    return [replace(p, highlight=h) if (h := own.get(p.chunk.chunk_id)) else p for p in passages]
 
 
 def closeness(passages: list[Passage], language: str | None = None, across: float = 1.0) -> float:
