@@ -4,7 +4,7 @@ hand-made, not retrieved, and the examples are invented: none is a question of a
 
 from dataclasses import replace
 
-from assistant.answer import checks, citations, followup, prompt, support
+from assistant.answer import checks, citations, followup, prompt, source_talk, support
 from assistant.answer.pipeline import Pipeline
 from assistant.config import Settings
 from assistant.evaluation import facts_present
@@ -304,6 +304,33 @@ def test_a_figure_with_a_korean_amounts_digits_at_the_wrong_scale_gets_its_value
     # A figure the sources state, a small one, or digits two amounts share is left alone.
     for reply in ("It sold 1.05 million boxes in 2015.", "It sold 105 boxes.", "It cost 109 billion won."):
         assert support.rescaled(reply, [*sources, "다른 공사비는 1,090억 원이었다."] if "109" in reply else sources, "en") == reply
+
+
+def test_talk_about_the_passages_is_taken_out_and_its_markers_kept():
+    cases = {
+        "The quokka weighs 3 kg. This is stated in passage [2].": "The quokka weighs 3 kg. [2]",
+        "According to passage [1], the quokka weighs 3 kg.": "The quokka weighs 3 kg. [1]",
+        "The quokka weighs 3 kg, as indicated by the passage [1].": "The quokka weighs 3 kg. [1]",
+        "The quokka, as stated in passage [3], weighs 3 kg.": "The quokka weighs 3 kg. [3]",
+        "3 kg (from Passage [2])": "3 kg [2]",
+        "쿼카의 무게는 3kg이다. 이는 passages [1]에서 확인할 수 있습니다.": "쿼카의 무게는 3kg이다. [1]",
+        "이 정보는 [2] 번째 Passage에서 제공됩니다. 쿼카의 무게는 3kg입니다.": "쿼카의 무게는 3kg입니다. [2]",
+    }
+    for reply, tidy in cases.items():
+        assert source_talk.without_source_talk(reply) == tidy
+    # A sentence with a name or figure, a passage word away from a marker, a reply that is
+    # nothing but such talk, and a point inside a number are left as they are.
+    for reply in ("The Quokka Passage [2] opened in 1906 [2].", "The passage was narrow [1].",
+                  "The answer is in passage [1].", "It weighs 1.6 kg in the U.S. zoo. [1]\n\nIt eats leaves. [1]"):
+        assert source_talk.without_source_talk(reply) == reply
+
+
+def test_a_sentence_about_the_passages_is_not_read_as_a_claim():
+    quoted = [passage("The quokka weighs 3 kg.")]
+    gen = FakeGenerator("The quokka weighs 3 kg. This information is found in passage [1].")
+    *_, (text, answer) = Pipeline(Settings(confirm_threshold=0.0), lambda q, k: quoted).stream("How much does the quokka weigh?", None, gen)
+    assert not answer.abstained and text == "The quokka weighs 3 kg. [1]"
+    assert answer.reply == gen.replies[0]
 
 
 def test_across_languages_only_numbers_and_latin_names_are_checked():

@@ -12,7 +12,7 @@ from ..config import Settings
 from ..text.language import detect_language
 from ..text.lexicon import REFUSAL, SENTINEL
 from ..types import Answer, Passage
-from . import checks, citations, followup, prompt, support
+from . import checks, citations, followup, prompt, source_talk, support
 from .generation import Generator, Prompt
 
 JUDGE = "You check whether a text answers a question. Reply yes or no."
@@ -96,7 +96,7 @@ class Pipeline:
             return p
 
         s = self.settings
-        said = raw if gen.name == "extractive" else support.rescaled(raw, [p.chunk.text for p in quoted], language)
+        said = raw if gen.name == "extractive" else source_talk.without_source_talk(support.rescaled(raw, [p.chunk.text for p in quoted], language))
         draft = checks.Draft(question, language, said, quoted,
                              min_coverage=s.support_coverage, judge=judge, min_confidence=s.confirm_threshold,
                              across=s.cross_language_cosine, previous=query.previous)

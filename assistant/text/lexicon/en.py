@@ -1,5 +1,5 @@
 """English words the pipeline reads: function words search ignores, what a refusal says,
-what asks a question, what addresses a model, and how numbers are spelled out."""
+what asks a question, what names the passages, what addresses a model, and how numbers are spelled out."""
 
 REFUSAL = "I could not find the answer in the documents."
 NAME = "English"
@@ -18,6 +18,8 @@ DECLINED = (
     r"|(?:do|does) not (?:say|mention|state|contain|provide|specify)"
 )
 QUESTION_WORDS = r"\b(?:what|which|who|whom|whose|when|where|why|how)\b"
+# What a reply calls the passages it was given ("as stated in passage [1]").
+SOURCE_WORDS = r"\b(?:passages?|excerpts?)(?![a-z])"  # also before a Korean particle
 INSTRUCTIONS = (
     r"\b(?:ignore|disregard|forget|override|bypass)\b.{0,40}\b(?:instructions?|directions?|rules|prompts?|guidelines)\b"
     r"|\b(?:ignore|disregard|forget)\s+(?:all\s+|everything\s+)?(?:of\s+)?(?:the\s+)?(?:above|previous|prior|preceding|earlier)\b"

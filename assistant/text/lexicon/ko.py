@@ -1,11 +1,12 @@
-"""Korean words the answer pipeline reads: what a refusal says, what asks a question and
-what addresses a model."""
+"""Korean words the answer pipeline reads: what a refusal says, what asks a question, what
+names the passages and what addresses a model."""
 
 REFUSAL = "문서에서 답을 찾을 수 없습니다."
 NAME = "Korean"
 
 DECLINED = r"찾을 수 없|언급되(?:어 있)?지 않|나와 있지 않|나와있지 않|정보가 없|알 수 없|명시되(?:어 있)?지 않"
 QUESTION_WORDS = r"무엇|뭐|누구|누가|언제|어디|어느|어떤|어떻게|얼마|몇|왜"
+SOURCE_WORDS = r"지문|본문|단락|문단|발췌문"
 INSTRUCTIONS = (
     r"(?:이전|앞|위|기존|지금까지|모든)\S{0,2}\s*(?:모든\s*)?(?:지시|명령|지침|프롬프트|규칙|내용)\S{0,3}\s*(?:모두\s*)?(?:무시|잊)"
     r"|(?:라고|이라고)\s*(?:만\s*)?(?:답|대답|응답|출력|말)하(?:세요|십시오|라|시오)|만\s*(?:답|대답|응답|출력)하(?:세요|십시오|라|시오)"
