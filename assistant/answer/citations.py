@@ -9,7 +9,8 @@ from ..text import analysis
 from ..types import Citation, Passage
 
 # [1], [1, 2], [1][2], 【1】 and full-width brackets
-_MARKER = re.compile(r"\s*[\[【［]\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]】］]")
+MARKER = r"[\[【［]\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]】］]"
+_MARKER = re.compile(r"\s*" + MARKER)
 
 
 def parse_markers(text: str) -> list[int]:

@@ -13,7 +13,7 @@ from ..text.lexicon import SOURCE_WORDS
 from . import citations
 from .support import names
 
-_MARKER = r"[\[【［]\s*\d+(?:\s*[,，、]\s*\d+)*\s*[\]】］]"
+_MARKER = citations.MARKER
 # A passage word next to a marker: "passage [2]", "[1] 번째 지문", "passages [1]에서".
 _NAMED = re.compile(rf"(?:{SOURCE_WORDS})\W{{0,3}}{_MARKER}|{_MARKER}\s*\S{{0,3}}\s*(?:{SOURCE_WORDS})", re.IGNORECASE)
 _SOURCE = re.compile(SOURCE_WORDS, re.IGNORECASE)

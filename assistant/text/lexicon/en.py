@@ -1,5 +1,6 @@
 """English words the pipeline reads: function words search ignores, what a refusal says,
-what asks a question, what names the passages, what addresses a model, and how numbers are spelled out."""
+what asks a question, what names the passages, what addresses a model, and how numbers
+are spelled out."""
 
 REFUSAL = "I could not find the answer in the documents."
 NAME = "English"
