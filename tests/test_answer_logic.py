@@ -321,7 +321,8 @@ def test_talk_about_the_passages_is_taken_out_and_its_markers_kept():
     # A sentence with a name or figure, a passage word away from a marker, a reply that is
     # nothing but such talk, and a point inside a number are left as they are.
     for reply in ("The Quokka Passage [2] opened in 1906 [2].", "The passage was narrow [1].",
-                  "The answer is in passage [1].", "It weighs 1.6 kg in the U.S. zoo. [1]\n\nIt eats leaves. [1]"):
+                  "The answer is in passage [1].", "It weighs 1.6 kg in the U.S. zoo. [1]\n\nIt eats leaves. [1]",
+                  "It weighs 3 kg (or [more, as stated in passage [1]."):
         assert source_talk.without_source_talk(reply) == reply
 
 

@@ -41,6 +41,8 @@ def _sentence(sentence: str) -> tuple[str, list[int]]:
     end = _END.search(sentence)
     body, tail = (sentence[: end.start()], sentence[end.start():]) if end else (sentence, "")
     parts = [m.group(0) for m in _PART.finditer(body)]
+    if "".join(parts) != body:  # an unmatched bracket: left as written
+        return sentence, []
     kept, moved = [], []
     for part in parts:
         if talks(part):
