@@ -43,9 +43,10 @@ def _sentence(sentence: str) -> tuple[str, list[int]]:
     parts = [m.group(0) for m in _PART.finditer(body)]
     if "".join(parts) != body:  # an unmatched bracket: left as written
         return sentence, []
+    talking = [talks(p) for p in parts]
     kept, moved = [], []
-    for part in parts:
-        if talks(part):
+    for part, talk in zip(parts, talking):
+        if talk:
             moved += citations.parse_markers(part)
             if kept:  # "A, as stated in passage [1], B" -> "A B"
                 kept[-1] = kept[-1].rstrip().rstrip(",")
@@ -54,7 +55,7 @@ def _sentence(sentence: str) -> tuple[str, list[int]]:
     if not moved:
         return sentence, []
     text = re.sub(r"\s{2,}", " ", "".join(kept)).strip().rstrip(",")
-    if text and talks(parts[0]):
+    if text and talking[0]:
         text = text[0].upper() + text[1:]
     return (text + tail if text else ""), moved
 
@@ -70,6 +71,8 @@ def without_source_talk(reply: str) -> str:
     """``reply`` without its sentences and phrases that only say which passage states
     something; their markers go to the sentence they were in, else the one before (the
     one after, for the first). A reply that is nothing but such talk is left as it is."""
+    if not _NAMED.search(reply):  # most replies: nothing to read sentence by sentence
+        return reply
     sentences = [m.group(0).strip() for m in _SENTENCE.finditer(reply) if m.group(0).strip()]
     out: list[str] = []
     pending: list[int] = []
