@@ -12,12 +12,15 @@ import json
 import logging
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from filelock import FileLock
 from tqdm.auto import tqdm
@@ -287,6 +290,8 @@ def resolve(ref: str, store: ModelStore, hub: bool = True) -> Path:
     hub_error = None
     if hub and not _looks_like_path(ref):
         try:
+            if (unreachable := _hub_unreachable()) is not None:
+                raise ConnectionError(unreachable)
             return _from_hub(ref)
         except Exception as exc:  # any Hub failure falls through to the transport
             hub_error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
@@ -302,6 +307,26 @@ def resolve(ref: str, store: ModelStore, hub: bool = True) -> Path:
 
 def _looks_like_path(ref: str) -> bool:
     return ref.startswith((".", "/", "~")) or "\\" in ref or ref.count("/") == 0
+
+
+@cache
+def _hub_unreachable(timeout: float = 3.0) -> str | None:
+    """Why the Hub cannot be reached, or None: one connection to its host, once per
+    process. Without it a machine with no network spends 23 s per model file in the Hub
+    client's retries before the built-in transport is tried. Behind a proxy the client is
+    left to find its own way."""
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return "HF_HUB_OFFLINE is set"
+    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return None
+    url = urlsplit(constants.ENDPOINT)
+    try:
+        socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)), timeout).close()
+    except OSError as exc:
+        return f"{url.hostname} cannot be reached ({exc})"
+    return None
 
 
 def _from_hub(ref: str) -> Path:

@@ -114,3 +114,33 @@ def test_hub_failure_is_fast_and_named(fake_folder_model):
     with pytest.raises(ModelError, match="Hugging Face Hub failed"):
         resolve("nobody/no-such-model-xyz", store, hub=True)
     assert time.monotonic() - t < 30
+
+
+def test_an_unreachable_hub_is_probed_once_and_not_asked(fake_folder_model, monkeypatch):
+    """A machine without network: the Hub's host refuses the one probe connection, the Hub
+    client (whose retries take 23 s per model file) is never called, and the reason is named."""
+    from assistant import weights
+
+    _, store, _ = fake_folder_model
+    probes = []
+
+    def refuse(address, timeout):  # a fake socket.create_connection
+        probes.append(address)
+        raise OSError("no route to host")
+
+    def hub_called(ref):
+        raise AssertionError("the Hub client was asked")
+
+    weights._hub_unreachable.cache_clear()
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(v, raising=False)
+    monkeypatch.setattr(weights.socket, "create_connection", refuse)
+    monkeypatch.setattr(weights, "_from_hub", hub_called)
+    try:
+        for _ in range(2):
+            with pytest.raises(ModelError, match="cannot be reached.*no route to host"):
+                resolve("nobody/no-such-model-xyz", store, hub=True)
+    finally:
+        weights._hub_unreachable.cache_clear()
+    assert len(probes) == 1
