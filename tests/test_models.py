@@ -132,7 +132,7 @@ def test_an_unreachable_hub_is_probed_once_and_not_asked(fake_folder_model, monk
         raise AssertionError("the Hub client was asked")
 
     weights._hub_unreachable.cache_clear()
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", False)
     for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.delenv(v, raising=False)
     monkeypatch.setattr(weights.socket, "create_connection", refuse)
