@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
+from urllib.request import getproxies
 
 from filelock import FileLock
 from tqdm.auto import tqdm
@@ -319,7 +320,7 @@ def _hub_unreachable(timeout: float = 3.0) -> str | None:
 
     if constants.HF_HUB_OFFLINE:
         return "HF_HUB_OFFLINE is set"
-    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+    if getproxies():
         return None
     url = urlsplit(constants.ENDPOINT)
     try:

@@ -133,8 +133,7 @@ def test_an_unreachable_hub_is_probed_once_and_not_asked(fake_folder_model, monk
 
     weights._hub_unreachable.cache_clear()
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", False)
-    for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
-        monkeypatch.delenv(v, raising=False)
+    monkeypatch.setattr(weights, "getproxies", dict)  # a fake: no proxy configured
     monkeypatch.setattr(weights.socket, "create_connection", refuse)
     monkeypatch.setattr(weights, "_from_hub", hub_called)
     try:
