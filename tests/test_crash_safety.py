@@ -16,7 +16,9 @@ points (right after the new generation is renamed into place; right after CURREN
 swapped). Set ``CRASH_SEED`` to replay a run and ``CRASH_TRIALS`` to change the number of
 random zygote trials (default 18; more are run, up to 8, until at least 20 builds were
 actually killed, since a random delay may outlast a build). Kills of model fetches use
-fake chunk wheels (``test_models``) and need no real model.
+fake chunk wheels (``test_models``) and need no real model; more than
+``CRASH_FETCH_TRIALS`` (default 7) random trials are run, up to three times as many, until
+half that many fetches were killed.
 """
 
 from __future__ import annotations
@@ -768,15 +770,22 @@ def test_killed_model_fetches_never_leave_a_verified_partial_model(big_fake_mode
     life = calib["at"]
     print(f"[crash-fetch] unkilled fetch: {life:.2f} s, phases {calib['phases']}")
     plans = [("exact: between the two renames", {}, "trashed", "flipped")]
-    for i in range(FETCH_TRIALS):
-        start_state = rng.choice(["absent", "truncated", "flipped"])
-        if i % 2 == 0:
-            plans.append(("uniform over lifetime", {"delay": rng.uniform(0, 1.1 * life)}, None, start_state))
+    results: list[dict] = []
+    i = 0
+    # FETCH_TRIALS random trials, more until half that many were killed; bounded, since a
+    # delay drawn past the end of a fast phase kills nothing.
+    while plans or i < FETCH_TRIALS or (sum(r["killed"] for r in results) < FETCH_TRIALS // 2
+                                        and i < 3 * FETCH_TRIALS):
+        if plans:
+            label, plan, crash_at, start_state = plans.pop(0)
         else:
-            name = rng.choice(["part2", "extract", "verify", "swap"])
-            plans.append((f"inside phase {name}", {"phase": name, "delay": rng.uniform(0, 0.15)}, None, start_state))
-    results = []
-    for label, plan, crash_at, start_state in plans:
+            start_state, crash_at = rng.choice(["absent", "truncated", "flipped"]), None
+            if i % 2 == 0:
+                label, plan = "uniform over lifetime", {"delay": rng.uniform(0, 1.1 * life)}
+            else:
+                name = rng.choice(["part2", "extract", "verify", "swap"])
+                label, plan = f"inside phase {name}", {"phase": name, "delay": rng.uniform(0, 0.15)}
+            i += 1
         corrupt(start_state)
         outcome = run_fetch(plan, crash_at)
         state = assert_never_verified_but_wrong()
