@@ -257,8 +257,8 @@ class Engine:
         stop: threading.Event | None = None,
         on_sources: Callable[[list[Passage]], None] | None = None,
     ) -> Iterator[tuple[str, Answer | None]]:
-        """Yield the answer text as it grows, then ``(text, Answer)`` once it is complete.
-        ``on_sources`` receives the passages the answer may cite (its markers number them)
+        """Yield the answer text as it grows, then ``(text, Answer)`` once it is complete
+        (or nothing more once ``stop`` is set). ``on_sources`` receives the passages the answer may cite (its markers number them)
         as soon as retrieval is done, before the first token.
 
         The answer is in the question's language, cites the passages it used, and is the

@@ -374,25 +374,32 @@ def build_app(engine: Engine, startup: Startup | None = None, conversations: Con
         asked = bool(messages) and messages[-1]["role"] == "user"
         history = history_for_engine(messages[:-1] if asked else messages)
         found: list[Passage] = []
-        shown, done, stopped = "", None, False
+        shown, done = "", None
+
+        def bubbles(text: str) -> list[dict]:
+            reply = [{"role": "assistant", "content": linked(text, found, lang) or "…"}]
+            if done is not None and done.notice:
+                reply.insert(0, {"role": "assistant", "content": done.notice, "metadata": {"title": "ℹ️"}})
+            if found:
+                reply.append(sources_message(found, {c.n for c in done.citations} if done else set(), lang))
+            return reply
+
         try:
             for text, done in engine.answer_stream(question, history, stop=stop, on_sources=found.extend):
                 if stop is not None and stop.is_set():
-                    shown = shown if stopped else f"{shown}\n\n*{t['stopped']}*"
-                    text, done, stopped = shown, None, True
+                    done = None
+                    break
                 shown = text
-                reply = [{"role": "assistant", "content": linked(text, found, lang) or "…"}]
-                if done is not None and done.notice:
-                    reply.insert(0, {"role": "assistant", "content": done.notice, "metadata": {"title": "ℹ️"}})
-                if found:
-                    reply.append(sources_message(found, {c.n for c in done.citations} if done else set(), lang))
-                yield messages + reply, None
+                yield messages + bubbles(shown), None
         except (ValueError, GenerationError) as exc:  # blank or over-long question; generation server down
             yield messages + [{"role": "assistant", "content": f"{t['error']}: {exc}"}], None
             return
+        stopped = done is None and stop is not None and stop.is_set()
+        if stopped:
+            shown = f"{shown}\n\n*{t['stopped']}*"
         if done is not None or stopped:
             record = {**(done.to_dict() if done else {}), "quoted": [p.to_dict() for p in found]}
-            yield messages + reply, (shown, record, stopped)
+            yield messages + bubbles(shown), (shown, record, stopped)
 
     def chat(messages: list[dict], lang: str) -> Iterator[list[dict]]:
         """One chat turn over the API: Gradio messages in (the question last), the same

@@ -2,6 +2,7 @@
 excerpts, prompts, the support test, the verdict and evaluation scoring. Passages here are
 hand-made, not retrieved, and the examples are invented: none is a question of an answer set."""
 
+import threading
 from dataclasses import replace
 
 from assistant.answer import checks, citations, followup, prompt, source_talk, support
@@ -103,6 +104,31 @@ def test_the_evidence_gate_reads_the_closest_quoted_passage_not_the_first():
     assert len(gen.prompts) == 1 and not answer.abstained and "2021년" in text
     *_, (_, answer) = Pipeline(settings, lambda q, k: [first, replace(second, dense_score=0.3)]).stream("Quokka 2.0은 언제 나왔나요?", None, gen)
     assert len(gen.prompts) == 1 and answer.refusal == checks.EVIDENCE
+
+
+def test_a_stopped_answer_ends_where_it_is_without_a_verdict():
+    stop = threading.Event()
+
+    class FakeStoppedGenerator(FakeGenerator):
+        """Stop is pressed after the first piece; counts the judge's calls."""
+
+        judged = 0
+
+        def _stream(self, prompt):
+            self.prompts.append(prompt)
+            yield "The quokka "
+            stop.set()
+            yield "weighs 3 kg. [1]"
+
+        def judge(self, messages):
+            self.judged += 1
+            return 1.0
+
+    gen = FakeStoppedGenerator()
+    quoted = [passage("The quokka weighs 3 kg.")]
+    out = list(Pipeline(Settings(), lambda q, k: quoted).stream("How much does the quokka weigh?", None, gen, stop))
+    assert [a for _, a in out] == [None] * len(out) and out[-1][0] == "The quokka"
+    assert len(gen.prompts) == 1 and gen.judged == 0
 
 
 def test_refusals_are_recognized_in_both_languages():

@@ -186,13 +186,15 @@ def test_the_chat_behaves_as_people_expect(engine_copy):
         assert [t.strip() for t in users.all_inner_texts()][1:] == ["Who developed BERT?", "When was GPT-3 released?"]
         assert "대기 중인 질문" not in page.inner_text("body")
 
-        # Stop marks the stopped answer and is disabled again
+        # Stop marks the stopped answer and is disabled again. Clicked as soon as the
+        # answer's bubble shows (passages found, the reply not yet verified): an answer
+        # already complete would leave nothing to stop.
         box.fill("How is ChatGPT trained with human feedback?")
         box.press("Enter")
         for _ in range(400):
-            if len(answers()) == 4 and answers()[-1] not in ("", "…"):
+            if len(answers()) == 4:
                 break
-            page.wait_for_timeout(100)
+            page.wait_for_timeout(50)
         stop.click()
         page.get_by_text("중지됨", exact=False).first.wait_for(timeout=10_000)
         assert "중지됨" in answers()[-1] and not stop.is_enabled()

@@ -53,8 +53,8 @@ class Pipeline:
         notice: str | None = None,
         on_sources: Callable[[list[Passage]], None] | None = None,
     ) -> Iterator[tuple[str, Answer | None]]:
-        """Yield the answer text as it grows, then ``(text, Answer)`` once it is complete.
-        ``on_sources`` gets the passages the answer may quote, numbered [1]... as its
+        """Yield the answer text as it grows, then ``(text, Answer)`` once it is complete;
+        once ``stop`` is set, the stream ends without an ``Answer``. ``on_sources`` gets the passages the answer may quote, numbered [1]... as its
         markers will be, as soon as they are found; ``("", None)`` follows it."""
         started = time.perf_counter()
         language = detect_language(question)
@@ -87,6 +87,8 @@ class Pipeline:
             final = replace(self.prompt(question, language, quoted, query, insist=True), opening=language if miss == "language" else None)
             raw, more = yield from _reply(gen, final, stop, timings, started)
             pieces += more
+        if stop is not None and stop.is_set():
+            return  # what was shown is the answer; the caller marks it stopped, unverified
         tokens = dict(prompt_tokens=gen.count_tokens(first), completion_tokens=pieces, decline=first.observed.get("decline"))
 
         def judge(text: str, asked: str) -> float | None:
