@@ -355,9 +355,10 @@ def test_talk_about_the_passages_is_taken_out_and_its_markers_kept():
 def test_a_sentence_about_the_passages_is_not_read_as_a_claim():
     quoted = [passage("The quokka weighs 3 kg.")]
     gen = FakeGenerator("The quokka weighs 3 kg. This information is found in passage [1].")
-    *_, (text, answer) = Pipeline(Settings(confirm_threshold=0.0), lambda q, k: quoted).stream("How much does the quokka weigh?", None, gen)
+    *streamed, (text, answer) = Pipeline(Settings(confirm_threshold=0.0), lambda q, k: quoted).stream("How much does the quokka weigh?", None, gen)
     assert not answer.abstained and text == "The quokka weighs 3 kg. [1]"
     assert answer.reply == gen.replies[0]
+    assert streamed[-1][0] == text  # shown as it streams, too
 
 
 def test_across_languages_only_numbers_and_latin_names_are_checked():

@@ -117,7 +117,8 @@ class Pipeline:
 
 
 def _reply(gen: Generator, p: Prompt, stop, timings: dict, started: float):
-    """Stream one reply: yields ``(cleaned text so far, None)``, returns ``(raw, pieces)``."""
+    """Stream one reply: yields ``(cleaned text so far, None)``, without talk about the
+    passages as the final text will be, and returns ``(raw, pieces)``."""
     raw, pieces = "", 0
     valid = set(range(1, len(p.passages) + 1))
     for piece in gen.stream(p, stop):
@@ -129,5 +130,5 @@ def _reply(gen: Generator, p: Prompt, stop, timings: dict, started: float):
             continue
         if checks.is_refusal(raw):
             break
-        yield citations.clean_markers(raw, valid), None
+        yield source_talk.without_source_talk(citations.clean_markers(raw, valid)), None
     return raw, pieces
