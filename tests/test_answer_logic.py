@@ -341,6 +341,8 @@ def test_talk_about_the_passages_is_taken_out_and_its_markers_kept():
         "3 kg (from Passage [2])": "3 kg [2]",
         "쿼카의 무게는 3kg이다. 이는 passages [1]에서 확인할 수 있습니다.": "쿼카의 무게는 3kg이다. [1]",
         "이 정보는 [2] 번째 Passage에서 제공됩니다. 쿼카의 무게는 3kg입니다.": "쿼카의 무게는 3kg입니다. [2]",
+        "The quokka weighs 3 kg. This weight is mentioned in [1].": "The quokka weighs 3 kg. [1]",
+        "쿼카의 무게는 3kg이다. 이 내용은 [1]에서 설명됩니다.": "쿼카의 무게는 3kg이다. [1]",
     }
     for reply, tidy in cases.items():
         assert source_talk.without_source_talk(reply) == tidy
@@ -348,7 +350,8 @@ def test_talk_about_the_passages_is_taken_out_and_its_markers_kept():
     # nothing but such talk, and a point inside a number are left as they are.
     for reply in ("The Quokka Passage [2] opened in 1906 [2].", "The passage was narrow [1].",
                   "The answer is in passage [1].", "It weighs 1.6 kg in the U.S. zoo. [1]\n\nIt eats leaves. [1]",
-                  "It weighs 3 kg (or [more, as stated in passage [1]."):
+                  "It weighs 3 kg (or [more, as stated in passage [1].", "The quokka lives in [1] Australia.",
+                  "쿼카의 무게는 [1]에서 3kg이라고 합니다."):
         assert source_talk.without_source_talk(reply) == reply
 
 

@@ -1,5 +1,6 @@
 """What a reply says about the passages instead of about the question ("This is stated in
-passage [2].", "According to passage [1], …", "… (from passage [3])"), taken out with its
+passage [2].", "According to passage [1], …", "… (from passage [3])", "It is mentioned in
+[1]."), taken out with its
 citation markers kept. The model was shown numbered passages and sometimes talks about
 them; a reader wants the answer and its sources, and the support test would read such a
 sentence as a claim that no passage makes."""
@@ -9,13 +10,15 @@ from __future__ import annotations
 import re
 
 from ..text import analysis
-from ..text.lexicon import SOURCE_WORDS
+from ..text.lexicon import MARKER_AS_SOURCE, SOURCE_WORDS
 from . import citations
 from .support import names
 
 _MARKER = citations.MARKER
-# A passage word next to a marker: "passage [2]", "[1] 번째 지문", "passages [1]에서".
-_NAMED = re.compile(rf"(?:{SOURCE_WORDS})\W{{0,3}}{_MARKER}|{_MARKER}\s*\S{{0,3}}\s*(?:{SOURCE_WORDS})", re.IGNORECASE)
+# A passage word next to a marker ("passage [2]", "[1] 번째 지문", "passages [1]에서"), or
+# a marker read as the source ("mentioned in [1]").
+_NAMED = re.compile(rf"(?:{SOURCE_WORDS})\W{{0,3}}{_MARKER}|{_MARKER}\s*\S{{0,3}}\s*(?:{SOURCE_WORDS})"
+                    rf"|{MARKER_AS_SOURCE.replace('{m}', _MARKER)}", re.IGNORECASE)
 _SOURCE = re.compile(SOURCE_WORDS, re.IGNORECASE)
 # A sentence ends at its final punctuation and the markers after it (a point inside "1.6"
 # or "U.S." does not end one).

@@ -21,6 +21,7 @@ def _either(attribute: str) -> str:
 DECLINED = re.compile(rf"NOT[_ ]?FOUND|{_either('DECLINED')}", re.IGNORECASE)
 QUESTION_WORDS = re.compile(_either("QUESTION_WORDS"), re.IGNORECASE)
 SOURCE_WORDS = _either("SOURCE_WORDS")
+MARKER_AS_SOURCE = _either("MARKER_AS_SOURCE")
 INSTRUCTIONS = re.compile(_either("INSTRUCTIONS"), re.IGNORECASE | re.MULTILINE)
 NUMBER_WORDS = en.NUMBER_WORDS
 MONTHS = en.MONTHS

@@ -21,6 +21,8 @@ DECLINED = (
 QUESTION_WORDS = r"\b(?:what|which|who|whom|whose|when|where|why|how)\b"
 # What a reply calls the passages it was given ("as stated in passage [1]").
 SOURCE_WORDS = r"\b(?:passages?|excerpts?)(?![a-z])"  # also before a Korean particle
+# A citation marker read as the source itself ("mentioned in [1]"); {m} is the marker.
+MARKER_AS_SOURCE = r"\b(?:in|from|according to|see)\s+{m}"
 INSTRUCTIONS = (
     r"\b(?:ignore|disregard|forget|override|bypass)\b.{0,40}\b(?:instructions?|directions?|rules|prompts?|guidelines)\b"
     r"|\b(?:ignore|disregard|forget)\s+(?:all\s+|everything\s+)?(?:of\s+)?(?:the\s+)?(?:above|previous|prior|preceding|earlier)\b"
