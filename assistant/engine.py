@@ -258,8 +258,9 @@ class Engine:
         on_sources: Callable[[list[Passage]], None] | None = None,
     ) -> Iterator[tuple[str, Answer | None]]:
         """Yield the answer text as it grows, then ``(text, Answer)`` once it is complete
-        (or nothing more once ``stop`` is set). ``on_sources`` receives the passages the answer may cite (its markers number them)
-        as soon as retrieval is done, before the first token.
+        (or nothing more once ``stop`` is set). ``on_sources`` receives the passages the
+        answer may cite (its markers number them) as soon as retrieval is done, before the
+        first token.
 
         The answer is in the question's language, cites the passages it used, and is the
         fixed refusal sentence (``abstained``, with the ``refusal`` reason) when the passages

@@ -54,8 +54,9 @@ class Pipeline:
         on_sources: Callable[[list[Passage]], None] | None = None,
     ) -> Iterator[tuple[str, Answer | None]]:
         """Yield the answer text as it grows, then ``(text, Answer)`` once it is complete;
-        once ``stop`` is set, the stream ends without an ``Answer``. ``on_sources`` gets the passages the answer may quote, numbered [1]... as its
-        markers will be, as soon as they are found; ``("", None)`` follows it."""
+        once ``stop`` is set, the stream ends without an ``Answer``. ``on_sources`` gets
+        the passages the answer may quote, numbered [1]... as its markers will be, as soon
+        as they are found; ``("", None)`` follows it."""
         started = time.perf_counter()
         language = detect_language(question)
         query = self.retrieve(question, history)

@@ -1,9 +1,8 @@
 """What a reply says about the passages instead of about the question ("This is stated in
 passage [2].", "According to passage [1], …", "… (from passage [3])", "It is mentioned in
-[1]."), taken out with its
-citation markers kept. The model was shown numbered passages and sometimes talks about
-them; a reader wants the answer and its sources, and the support test would read such a
-sentence as a claim that no passage makes."""
+[1]."), taken out with its citation markers kept. The model was shown numbered passages
+and sometimes talks about them; a reader wants the answer and its sources, and the support
+test would read such a sentence as a claim that no passage makes."""
 
 from __future__ import annotations
 
