@@ -74,7 +74,8 @@ def test_background_work_waits_while_a_question_is_answered():
     gen = SlowFake()
     answering = threading.Thread(target=lambda: list(gen.stream(Prompt([], "q", "en"))))
     answering.start()
-    time.sleep(0.05)
+    while not gen._waiting:  # the question is being answered (a fixed sleep could miss it)
+        time.sleep(0.005)
     started = time.perf_counter()
     gen._idle()
     assert time.perf_counter() - started > 0.15 and gen._waiting == 0
