@@ -769,23 +769,23 @@ def test_killed_model_fetches_never_leave_a_verified_partial_model(big_fake_mode
     assert not calib["killed"] and store.is_ready(spec)
     life = calib["at"]
     print(f"[crash-fetch] unkilled fetch: {life:.2f} s, phases {calib['phases']}")
-    plans = [("exact: between the two renames", {}, "trashed", "flipped")]
     results: list[dict] = []
-    i = 0
-    # FETCH_TRIALS random trials, more until half that many were killed; bounded, since a
-    # delay drawn past the end of a fast phase kills nothing.
-    while plans or i < FETCH_TRIALS or (sum(r["killed"] for r in results) < FETCH_TRIALS // 2
-                                        and i < 3 * FETCH_TRIALS):
-        if plans:
-            label, plan, crash_at, start_state = plans.pop(0)
-        else:
-            start_state, crash_at = rng.choice(["absent", "truncated", "flipped"]), None
+
+    def plans():
+        """The exact point, then FETCH_TRIALS random trials, more until half that many were
+        killed; bounded, since a delay drawn past the end of a fast phase kills nothing."""
+        yield "exact: between the two renames", {}, "trashed", "flipped"
+        for i in range(3 * FETCH_TRIALS):
+            if i >= FETCH_TRIALS and sum(r["killed"] for r in results) >= FETCH_TRIALS // 2:
+                return
+            start_state = rng.choice(["absent", "truncated", "flipped"])
             if i % 2 == 0:
-                label, plan = "uniform over lifetime", {"delay": rng.uniform(0, 1.1 * life)}
+                yield "uniform over lifetime", {"delay": rng.uniform(0, 1.1 * life)}, None, start_state
             else:
                 name = rng.choice(["part2", "extract", "verify", "swap"])
-                label, plan = f"inside phase {name}", {"phase": name, "delay": rng.uniform(0, 0.15)}
-            i += 1
+                yield f"inside phase {name}", {"phase": name, "delay": rng.uniform(0, 0.15)}, None, start_state
+
+    for label, plan, crash_at, start_state in plans():
         corrupt(start_state)
         outcome = run_fetch(plan, crash_at)
         state = assert_never_verified_but_wrong()
