@@ -283,6 +283,17 @@ def test_a_claim_needs_a_quoted_sentence_with_its_names_figures_and_most_of_its_
     assert support.support(titled, units, 0.5) == 0
 
 
+def test_a_number_read_with_another_date_unit_is_not_supported():
+    units = support.units([passage("도서관은 10월에 문을 열었다. 1753년에 왕이 방문했다.", 1, doc="왕립_도서관.txt")])
+    asked = "도서관은 언제 문을 열었나요?"
+    assert support.support(support.claims("도서관은 10월에 문을 열었습니다. [1]", asked, [0])[0], units, 0.5) == 0
+    misread = support.claims("도서관은 10년에 문을 열었습니다. [1]", asked, [0])[0]
+    assert misread.dates == {("10", "년")} and support.support(misread, units, 0.5) is None
+    # Written without a unit in the passage, the number may carry one in the answer.
+    bare = support.units([passage("The library opened in 1753.", 1)])
+    assert support.support(support.claims("도서관은 1753년에 문을 열었습니다. [1]", asked, [0])[0], bare, 0.5) == 0
+
+
 def values(text: str) -> list[float]:
     return [s.value for s in numbers.scaled(text)]
 

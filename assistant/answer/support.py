@@ -11,13 +11,15 @@ from pathlib import PurePosixPath
 
 from ..text import analysis, numbers as amounts
 from ..text.language import detect_language
-from ..text.lexicon import MONTHS, NUMBER_WORDS
+from ..text.lexicon import ABOUT, DATE_UNITS, MONTHS, NUMBER_WORDS
 from ..types import Passage
 from . import citations
 from .prompt import SYSTEM
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _HANGUL_NAME = re.compile(r"[\uac00-\ud7a3]{2,}")
+# A number and the unit of a date that may follow it ("10월", "1774 년", "10여 년").
+_DATED = re.compile(rf"(?<![\d.,])(\d+)(?![\d.,])(?:\s*(?:{ABOUT}\s*)?([{DATE_UNITS}]))?")
 # An English sentence's first word is capitalized whatever it is ("However", "Yes").
 _OPENING_WORD = re.compile(r"(?:^|[.!?]\s+)([A-Z][a-z]+)\b")
 # Words the prompt itself supplies: an answer that talks about "Passage [1]" names nothing.
@@ -38,6 +40,12 @@ def numbers(text: str) -> set[str]:
     for word in re.findall(r"[A-Za-z]+", rest):
         found.add(MONTHS.get(word) or NUMBER_WORDS.get(word.lower(), ""))
     return found - {""}
+
+
+def dated(text: str) -> set[tuple[str, str]]:
+    """Each number of ``text`` with the date unit that follows it ("" for none): "10월" is
+    ("10", "월")."""
+    return {(m.group(1).lstrip("0") or "0", m.group(2) or "") for m in _DATED.finditer(citations.strip_markers(text))}
 
 
 def _digits(value: float) -> str:
@@ -138,6 +146,7 @@ class Claim:
     names: frozenset[str]
     words: frozenset[str]
     cited: tuple[int, ...]  # 0-based
+    dates: frozenset[tuple[str, str]] = frozenset()  # its new numbers followed by a date unit (``dated``)
 
 
 def claims(answer: str, asked: str, cited: list[int]) -> list[Claim]:
@@ -156,7 +165,8 @@ def claims(answer: str, asked: str, cited: list[int]) -> list[Claim]:
         words = {w for w in words if len(w) > 1}  # a counter or a letter ("년", "s") says nothing
         words -= {_word(w) for w in new_names} | _PROMPT_WORDS
         own = [n - 1 for n in citations.parse_markers(sentence)]
-        out.append(Claim(text, detect_language(text), frozenset(new_names), frozenset(words), tuple(own or cited)))
+        dates = frozenset((n, unit) for n, unit in dated(text) if unit and n in new_names)
+        out.append(Claim(text, detect_language(text), frozenset(new_names), frozenset(words), tuple(own or cited), dates))
     return out
 
 
@@ -187,10 +197,22 @@ def missing_words(claim: Claim, unit: Unit) -> set[str]:
     return claim.words - unit.words
 
 
+def misdated(claim: Claim, unit: Unit) -> bool:
+    """The claim gives a number with a date unit that the unit writes only with other
+    ones: "10년" read from "10월"."""
+    written = dated(unit.text)
+    for n, u in claim.dates:
+        after = {w for m, w in written if m == n}
+        if after and not after & {u, ""}:
+            return True
+    return False
+
+
 def supports(claim: Claim, unit: Unit, min_coverage: float) -> bool:
-    """Every checkable name of the claim is in the unit, and at least ``min_coverage`` of
-    its content words, one word of rewording always allowed."""
-    if not all(states(unit.text, t) for t in checkable(claim, unit)):
+    """Every checkable name of the claim is in the unit (a number with a date unit not
+    only with another one), and at least ``min_coverage`` of its content words, one word
+    of rewording always allowed."""
+    if not all(states(unit.text, t) for t in checkable(claim, unit)) or misdated(claim, unit):
         return False
     return len(missing_words(claim, unit)) <= max(1, int((1 - min_coverage) * len(claim.words)))
 
