@@ -316,7 +316,8 @@ def test_numbers_with_units_are_valued_as_written():
     # Numbers in Hangul count before a counter; elsewhere the same syllables are words.
     assert values("삼천 명, 만여 명, 백만 개, 이십오만 원") == [3_000, 10_000, 1_000_000, 250_000]
     assert values("이천 시에서 수천 명이 그것만 봤다, 만 18세") == []
-    assert numbers.with_values("삼천 명", "en") == "삼천 명"  # valued, not annotated
+    # Annotated for an English reader, except a unit alone.
+    assert numbers.with_values("삼천 명, 만여 명, 백만 개", "en") == "삼천(3,000) 명, 만여 명, 백만(1 million) 개"
 
 
 def test_numbers_in_the_other_languages_units_carry_their_value():

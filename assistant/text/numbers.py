@@ -95,8 +95,8 @@ def rewrite(text: str, runs: list[Scaled], each: Callable[[Scaled, str], str]) -
 
 def with_values(text: str, language: str) -> str:
     """``text`` with each number written in another language's units followed by its value
-    as a reader of ``language`` writes it: "160만(1.6 million)" for an English reader.
-    Numbers in Hangul are left as written: the small model copied their values into the
-    answers of other questions ("만(10,000)여" one sentence away from the one asked about)."""
-    runs = scaled(text, hangul=False)
+    as a reader of ``language`` writes it: "160만(1.6 million)", "백만(1 million)개" for an
+    English reader. A unit alone ("천여 명", "만여 명") is left as written: annotated
+    ("천(1,000)여"), its value was copied into answers about the numbers beside it."""
+    runs = [s for s in scaled(text) if s.end - s.start > 1]  # a unit alone is one syllable
     return rewrite(text, runs, lambda s, run: run if s.language == language else f"{run}({written(s.value, language)})")
