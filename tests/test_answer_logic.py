@@ -289,6 +289,7 @@ def test_a_number_read_with_another_date_unit_is_not_supported():
     assert support.support(support.claims("도서관은 10월에 문을 열었습니다. [1]", asked, [0])[0], units, 0.5) == 0
     misread = support.claims("도서관은 10년에 문을 열었습니다. [1]", asked, [0])[0]
     assert misread.dates == {("10", "년")} and support.support(misread, units, 0.5) is None
+    assert support.lacking(misread, units) == {"10년"}  # what the refusal's detail names
     # Written without a unit in the passage, the number may carry one in the answer.
     bare = support.units([passage("The library opened in 1753.", 1)])
     assert support.support(support.claims("도서관은 1753년에 문을 열었습니다. [1]", asked, [0])[0], bare, 0.5) == 0

@@ -197,15 +197,11 @@ def missing_words(claim: Claim, unit: Unit) -> set[str]:
     return claim.words - unit.words
 
 
-def misdated(claim: Claim, unit: Unit) -> bool:
-    """The claim gives a number with a date unit that the unit writes only with other
-    ones: "10년" read from "10월"."""
+def misdated(claim: Claim, unit: Unit) -> set[str]:
+    """The claim's numbers with a date unit that the unit writes only with other ones:
+    "10년" read from "10월"."""
     written = dated(unit.text)
-    for n, u in claim.dates:
-        after = {w for m, w in written if m == n}
-        if after and not after & {u, ""}:
-            return True
-    return False
+    return {f"{n}{u}" for n, u in claim.dates if (after := {w for m, w in written if m == n}) and not after & {u, ""}}
 
 
 def supports(claim: Claim, unit: Unit, min_coverage: float) -> bool:
@@ -221,7 +217,7 @@ def lacking(claim: Claim, all_units: list[Unit]) -> set[str]:
     """What the closest quoted sentence lacks of ``claim``: the names it does not state and
     the content words it does not have (a cited passage's sentences first)."""
     def gap(u: Unit) -> set[str]:
-        return {t for t in checkable(claim, u) if not states(u.text, t)} | missing_words(claim, u)
+        return {t for t in checkable(claim, u) if not states(u.text, t)} | misdated(claim, u) | missing_words(claim, u)
 
     cited = [u for u in all_units if u.passage in claim.cited] or all_units
     return min((gap(u) for u in cited), key=len, default=set(claim.names | claim.words))
