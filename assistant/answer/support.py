@@ -124,6 +124,11 @@ class Unit:
         """Its content words as claims' words are compared (``_word``), read once."""
         return frozenset(_word(t) for t in analysis.terms(self.text))
 
+    @cached_property
+    def dates(self) -> frozenset[tuple[str, str]]:
+        """Its numbers with the date unit after each (``dated``), read once."""
+        return frozenset(dated(self.text))
+
 
 def units(passages: list[Passage]) -> list[Unit]:
     out = []
@@ -200,8 +205,9 @@ def missing_words(claim: Claim, unit: Unit) -> set[str]:
 def misdated(claim: Claim, unit: Unit) -> set[str]:
     """The claim's numbers with a date unit that the unit writes only with other ones:
     "10년" read from "10월"."""
-    written = dated(unit.text)
-    return {f"{n}{u}" for n, u in claim.dates if (after := {w for m, w in written if m == n}) and not after & {u, ""}}
+    if not claim.dates:  # most claims: the unit need not be read
+        return set()
+    return {f"{n}{u}" for n, u in claim.dates if (after := {w for m, w in unit.dates if m == n}) and not after & {u, ""}}
 
 
 def supports(claim: Claim, unit: Unit, min_coverage: float) -> bool:
