@@ -6,6 +6,7 @@ from dataclasses import replace
 import pytest
 
 from assistant.answer.generation import Prompt
+from assistant.answer.pipeline import OTHER_SCRIPT
 from assistant.answer.prompt import INSIST
 from assistant.engine import Engine
 from assistant.text.lexicon import REFUSAL
@@ -140,6 +141,15 @@ def test_a_reply_in_the_other_language_is_asked_for_again(real_engine, monkeypat
     fake = FakeGenerator("Google released TensorFlow around 2015. [1]")
     monkeypatch.setattr(real_engine, "generator", lambda backend=None: fake)
     assert not real_engine.ask("Who released TensorFlow?").abstained and len(fake.prompts) == 1
+
+
+def test_a_question_in_another_script_is_answered_in_english_with_a_notice(real_engine, monkeypatch):
+    fake = FakeGenerator("Google released TensorFlow around 2015. [1]")
+    monkeypatch.setattr(real_engine, "generator", lambda backend=None: fake)
+    answer = real_engine.ask("TensorFlowを発表したのはどこですか？")
+    assert answer.language == "en" and answer.notice == OTHER_SCRIPT
+    assert fake.prompts[0].messages[-1]["content"].endswith("Answer in English, citing passages like [1].")
+    assert real_engine.ask("Who released TensorFlow?").notice is None
 
 
 def test_the_llama_backend_begins_a_reply_in_the_language_it_is_told_to(real_engine):

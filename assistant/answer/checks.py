@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from ..text import analysis
-from ..text.language import detect_language
+from ..text.language import detect_language, other_script
 from ..text.lexicon import DECLINED, QUESTION_WORDS
 from ..types import Passage
 from . import citations, followup
@@ -42,14 +42,19 @@ def restated(reply: str, question: str, previous: str | None = None) -> str | No
     return None
 
 
+def written_in(text: str) -> str:
+    """'ko' or 'en' (``detect_language``), or 'other' for a text mostly in another script."""
+    return "other" if other_script(text) else detect_language(text)
+
+
 def off_target(reply: str, question: str, language: str, previous: str | None = None) -> str | None:
-    """Why a reply is worth asking again for: "language" when it is written in the other
+    """Why a reply is worth asking again for: "language" when it is written in another
     language, else how it is ``restated`` ("echo", or "earlier" for a follow-up's reply
     that answers the question it depends on); a small model sometimes does each."""
     text = citations.strip_markers(reply)
     if not text or is_refusal(text):
         return None
-    if detect_language(text) != language:
+    if written_in(text) != language:
         return "language"
     return restated(text, question, previous)
 
@@ -127,7 +132,7 @@ def declined(d: Draft) -> Finding | None:
 
 
 def wrong_language(d: Draft) -> Finding | None:
-    said = detect_language(d.text)
+    said = written_in(d.text)
     return Finding("language", said) if said != d.language else None
 
 

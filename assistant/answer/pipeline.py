@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 from ..config import Settings
-from ..text.language import detect_language
+from ..text.language import detect_language, other_script
 from ..text.lexicon import REFUSAL, SENTINEL
 from ..types import Answer, Passage
 from . import checks, citations, followup, prompt, source_talk, support
@@ -17,6 +17,8 @@ from .generation import Generator, Prompt
 
 JUDGE = "You check whether a text answers a question. Reply yes or no."
 CONFIRM = "Text: {text}\nQuestion: {question}\nDoes the text answer exactly this question? Reply yes or no."
+# Only Korean and English are answered, and only they can be checked against the passages.
+OTHER_SCRIPT = "Questions are answered in Korean or English; this one is answered in English."
 
 
 @dataclass
@@ -59,6 +61,8 @@ class Pipeline:
         as they are found; ``("", None)`` follows it."""
         started = time.perf_counter()
         language = detect_language(question)
+        if other_script(question):
+            notice = f"{notice} {OTHER_SCRIPT}" if notice else OTHER_SCRIPT
         query = self.retrieve(question, history)
         timings = {"retrieve_ms": (time.perf_counter() - started) * 1000}
         quoted = self.quoted(query.passages, query.own)

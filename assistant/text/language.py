@@ -6,6 +6,9 @@ import re
 
 _WORD = re.compile(r"[A-Za-z]+")
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
+_LETTER = re.compile(r"[^\W\d_]")
+# Latin with its accented letters, and Hangul syllables and jamo: the scripts answered in.
+_OURS = re.compile(r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff\uac00-\ud7a3\u3131-\u318e\u1100-\u11ff]")
 
 
 def detect_language(text: str) -> str:
@@ -13,3 +16,11 @@ def detect_language(text: str) -> str:
     hangul = len(_HANGUL.findall(text))
     latin = sum(len(w) for w in _WORD.findall(text))
     return "ko" if hangul and hangul * 3 >= latin * 0.5 else "en"
+
+
+def other_script(text: str) -> bool:
+    """Whether most of ``text``'s letters are neither Latin nor Hangul (kana, Han, Cyrillic...):
+    a question answered in English, since only Korean and English are, and a reply the
+    checks cannot read. Han characters quoted in a Korean text stay a minority."""
+    letters = _LETTER.findall(text)
+    return len(letters) > 2 * len(_OURS.findall(text))
