@@ -370,6 +370,10 @@ def test_talk_about_the_passages_is_taken_out_and_its_markers_kept():
         "이 정보는 [2] 번째 Passage에서 제공됩니다. 쿼카의 무게는 3kg입니다.": "쿼카의 무게는 3kg입니다. [2]",
         "The quokka weighs 3 kg. This weight is mentioned in [1].": "The quokka weighs 3 kg. [1]",
         "쿼카의 무게는 3kg이다. 이 내용은 [1]에서 설명됩니다.": "쿼카의 무게는 3kg이다. [1]",
+        "According to the passage, the quokka weighs 3 kg. [1]": "The quokka weighs 3 kg. [1]",
+        "The passage [2] states that the quokka weighs 3 kg.": "The quokka weighs 3 kg. [2]",
+        "It eats leaves. The text says that it weighs 3 kg. [1]": "It eats leaves. It weighs 3 kg. [1]",
+        "지문 [1]에 따르면 쿼카의 무게는 3kg입니다.": "쿼카의 무게는 3kg입니다. [1]",
     }
     for reply, tidy in cases.items():
         assert source_talk.without_source_talk(reply) == tidy
@@ -378,7 +382,7 @@ def test_talk_about_the_passages_is_taken_out_and_its_markers_kept():
     for reply in ("The Quokka Passage [2] opened in 1906 [2].", "The passage was narrow [1].",
                   "The answer is in passage [1].", "It weighs 1.6 kg in the U.S. zoo. [1]\n\nIt eats leaves. [1]",
                   "It weighs 3 kg (or [more, as stated in passage [1].", "The quokka lives in [1] Australia.",
-                  "쿼카의 무게는 [1]에서 3kg이라고 합니다."):
+                  "쿼카의 무게는 [1]에서 3kg이라고 합니다.", "According to the text of the treaty, it weighs 3 kg. [1]"):
         assert source_talk.without_source_talk(reply) == reply
 
 

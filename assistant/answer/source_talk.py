@@ -1,6 +1,6 @@
 """What a reply says about the passages instead of about the question ("This is stated in
 passage [2].", "According to passage [1], …", "… (from passage [3])", "It is mentioned in
-[1]."), taken out with its citation markers kept. The model was shown numbered passages
+[1].", "The passage states that …"), taken out with its citation markers kept. The model was shown numbered passages
 and sometimes talks about them; a reader wants the answer and its sources, and the support
 test would read such a sentence as a claim that no passage makes."""
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from ..text import analysis
-from ..text.lexicon import MARKER_AS_SOURCE, SOURCE_WORDS
+from ..text.lexicon import MARKER_AS_SOURCE, SOURCE_LEAD, SOURCE_WORDS
 from . import citations
 from .support import names
 
@@ -19,6 +19,7 @@ _MARKER = citations.MARKER
 _NAMED = re.compile(rf"(?:{SOURCE_WORDS})\W{{0,3}}{_MARKER}|{_MARKER}\s*\S{{0,3}}\s*(?:{SOURCE_WORDS})"
                     rf"|{MARKER_AS_SOURCE.replace('{m}', _MARKER)}", re.IGNORECASE)
 _SOURCE = re.compile(SOURCE_WORDS, re.IGNORECASE)
+_LEAD = re.compile(SOURCE_LEAD.replace("{m}", _MARKER), re.IGNORECASE)
 # A sentence ends at its final punctuation and the markers after it (a point inside "1.6"
 # or "U.S." does not end one).
 _SENTENCE = re.compile(rf"(?:[^.!?。]|[.!?。](?![\s.!?。]|$|{_MARKER}))+(?:[.!?。]+(?:\s*{_MARKER})*|$)")
@@ -42,11 +43,14 @@ def _sentence(sentence: str) -> tuple[str, list[int]]:
     nothing else is left), and the markers those fragments held."""
     end = _END.search(sentence)
     body, tail = (sentence[: end.start()], sentence[end.start():]) if end else (sentence, "")
+    lead = _LEAD.match(body)
+    if lead:
+        body = body[lead.end():]
     parts = [m.group(0) for m in _PART.finditer(body)]
     if "".join(parts) != body:  # an unmatched bracket: left as written
         return sentence, []
     talking = [talks(p) for p in parts]
-    kept, moved = [], []
+    kept, moved = [], citations.parse_markers(lead.group(0)) if lead else []
     for part, talk in zip(parts, talking):
         if talk:
             moved += citations.parse_markers(part)
@@ -54,10 +58,10 @@ def _sentence(sentence: str) -> tuple[str, list[int]]:
                 kept[-1] = kept[-1].rstrip().rstrip(",")
         else:
             kept.append(part)
-    if not moved:
+    if not moved and not lead:
         return sentence, []
     text = re.sub(r"\s{2,}", " ", "".join(kept)).strip().rstrip(",")
-    if text and talking[0]:
+    if text and (lead or talking[0]):
         text = text[0].upper() + text[1:]
     return (text + tail if text else ""), moved
 
@@ -73,7 +77,7 @@ def without_source_talk(reply: str) -> str:
     """``reply`` without its sentences and phrases that only say which passage states
     something; their markers go to the sentence they were in, else the one before (the
     one after, for the first). A reply that is nothing but such talk is left as it is."""
-    if not _NAMED.search(reply):  # most replies: nothing to read sentence by sentence
+    if not _NAMED.search(reply) and not _LEAD.search(reply):  # most replies: nothing to read sentence by sentence
         return reply
     sentences = [m.group(0).strip() for m in _SENTENCE.finditer(reply) if m.group(0).strip()]
     out: list[str] = []

@@ -23,6 +23,13 @@ QUESTION_WORDS = r"\b(?:what|which|who|whom|whose|when|where|why|how)\b"
 SOURCE_WORDS = r"\b(?:passages?|excerpts?)(?![a-z])"  # also before a Korean particle
 # A citation marker read as the source itself ("mentioned in [1]"); {m} is the marker.
 MARKER_AS_SOURCE = r"\b(?:in|from|according to|see)\s+{m}"
+# A sentence that opens by naming its source ("According to the passage, …", "The passage
+# states that …"); {m} is the marker.
+SOURCE_LEAD = (
+    r"(?:according to|based on|as (?:stated|mentioned|described|noted|shown) (?:in|by))\s+(?:the\s+)?"
+    r"(?:(?:passages?|excerpts?|text)(?:\s*{m})*|{m}(?:\s*{m})*)\s*,\s*"
+    r"|(?:the\s+)?(?:passages?|excerpts?|text)(?:\s*{m})*\s+(?:states?|says?|mentions?|notes?|indicates?|explains?|shows?)\s+that\s+"
+)
 INSTRUCTIONS = (
     r"\b(?:ignore|disregard|forget|override|bypass)\b.{0,40}\b(?:instructions?|directions?|rules|prompts?|guidelines)\b"
     r"|\b(?:ignore|disregard|forget)\s+(?:all\s+|everything\s+)?(?:of\s+)?(?:the\s+)?(?:above|previous|prior|preceding|earlier)\b"
