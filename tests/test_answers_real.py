@@ -146,7 +146,7 @@ def test_a_reply_in_the_other_language_is_asked_for_again(real_engine, monkeypat
 def test_a_question_in_another_script_is_answered_in_english_with_a_notice(real_engine, monkeypatch):
     fake = FakeGenerator("Google released TensorFlow around 2015. [1]")
     monkeypatch.setattr(real_engine, "generator", lambda backend=None: fake)
-    answer = real_engine.ask("TensorFlowを発表したのはどこですか？")
+    answer = real_engine.ask("TensorFlowを最初に発表した会社はどこですか？")
     assert answer.language == "en" and answer.notice == OTHER_SCRIPT
     assert fake.prompts[0].messages[-1]["content"].endswith("Answer in English, citing passages like [1].")
     assert real_engine.ask("Who released TensorFlow?").notice is None

@@ -1,8 +1,9 @@
 """What a reply says about the passages instead of about the question ("This is stated in
 passage [2].", "According to passage [1], …", "… (from passage [3])", "It is mentioned in
-[1].", "The passage states that …"), taken out with its citation markers kept. The model was shown numbered passages
-and sometimes talks about them; a reader wants the answer and its sources, and the support
-test would read such a sentence as a claim that no passage makes."""
+[1].", "The passage states that …"), taken out with its citation markers kept. The model
+was shown numbered passages and sometimes talks about them; a reader wants the answer and
+its sources, and the support test would read such a sentence as a claim that no passage
+makes."""
 
 from __future__ import annotations
 
@@ -77,7 +78,8 @@ def without_source_talk(reply: str) -> str:
     """``reply`` without its sentences and phrases that only say which passage states
     something; their markers go to the sentence they were in, else the one before (the
     one after, for the first). A reply that is nothing but such talk is left as it is."""
-    if not _NAMED.search(reply) and not _LEAD.search(reply):  # most replies: nothing to read sentence by sentence
+    # Most replies: nothing to read sentence by sentence.
+    if not _NAMED.search(reply) and not _LEAD.search(reply):
         return reply
     sentences = [m.group(0).strip() for m in _SENTENCE.finditer(reply) if m.group(0).strip()]
     out: list[str] = []
