@@ -10,7 +10,7 @@ from assistant.answer.pipeline import Pipeline
 from assistant.config import Settings
 from assistant.evaluation import facts_present
 from assistant.text import numbers
-from assistant.text.language import other_script
+from assistant.text.language import other_script, written_in
 from assistant.types import Chunk, Passage
 
 from .conftest import FakeGenerator
@@ -222,11 +222,11 @@ def test_replies_in_the_other_language_or_restating_the_question_are_off_target(
 
 def test_a_text_mostly_in_another_script_is_told_apart():
     for text in ("トランスフォーマーとは何ですか？", "变压器是什么", "Что такое трансформер?"):
-        assert other_script(text) and checks.written_in(text) == "other"
+        assert other_script(text) and written_in(text) == "other"
     # Han characters quoted in Korean, accented Latin, Greek letters in English, no letters.
     for text, language in (("명성황후는 그들을 동비(東匪)로 보았다", "ko"), ("The café's résumé", "en"),
                            ("The α-helix is a structure", "en"), ("?", "en")):
-        assert not other_script(text) and checks.written_in(text) == language
+        assert not other_script(text) and written_in(text) == language
     # A reply in a script the checks cannot read is asked for again, then refused as such.
     assert checks.off_target("トランスフォーマーはモデルです。[1]", "What is a Transformer?", "en") == "language"
     draft = checks.Draft("What is a Transformer?", "en", "トランスフォーマーはモデルです。[1]", [passage("Quokka is a model.")])

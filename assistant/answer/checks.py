@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from ..text import analysis
-from ..text.language import detect_language, other_script
+from ..text.language import written_in
 from ..text.lexicon import DECLINED, QUESTION_WORDS
 from ..types import Passage
 from . import citations, followup
@@ -40,11 +40,6 @@ def restated(reply: str, question: str, previous: str | None = None) -> str | No
     if before and added and not said & added and len(before - said) <= len(before) // 5:
         return "earlier"
     return None
-
-
-def written_in(text: str) -> str:
-    """'ko' or 'en' (``detect_language``), or 'other' for a text mostly in another script."""
-    return "other" if other_script(text) else detect_language(text)
 
 
 def off_target(reply: str, question: str, language: str, previous: str | None = None) -> str | None:

@@ -24,3 +24,8 @@ def other_script(text: str) -> bool:
     checks cannot read. Han characters quoted in a Korean text stay a minority."""
     letters = _LETTER.findall(text)
     return len(letters) > 2 * len(_OURS.findall(text))
+
+
+def written_in(text: str) -> str:
+    """'ko' or 'en' (``detect_language``), or 'other' for a text mostly in another script."""
+    return "other" if other_script(text) else detect_language(text)
