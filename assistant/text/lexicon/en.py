@@ -25,10 +25,11 @@ SOURCE_WORDS = r"\b(?:passages?|excerpts?)(?![a-z])"  # also before a Korean par
 MARKER_AS_SOURCE = r"\b(?:in|from|according to|see)\s+{m}"
 # A sentence that opens by naming its source ("According to the passage, …", "The passage
 # states that …"); {m} is the marker.
+_SOURCE_NAME = rf"(?:{SOURCE_WORDS}|text\b)(?:\s*{{m}})*"
 SOURCE_LEAD = (
     r"(?:according to|based on|as (?:stated|mentioned|described|noted|shown) (?:in|by))\s+(?:the\s+)?"
-    r"(?:(?:passages?|excerpts?|text)(?:\s*{m})*|{m}(?:\s*{m})*)\s*,\s*"
-    r"|(?:the\s+)?(?:passages?|excerpts?|text)(?:\s*{m})*\s+(?:states?|says?|mentions?|notes?|indicates?|explains?|shows?)\s+that\s+"
+    rf"(?:{_SOURCE_NAME}|{{m}}(?:\s*{{m}})*)\s*,\s*"
+    rf"|(?:the\s+)?{_SOURCE_NAME}\s+(?:states?|says?|mentions?|notes?|indicates?|explains?|shows?)\s+that\s+"
 )
 INSTRUCTIONS = (
     r"\b(?:ignore|disregard|forget|override|bypass)\b.{0,40}\b(?:instructions?|directions?|rules|prompts?|guidelines)\b"
