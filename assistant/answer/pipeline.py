@@ -15,8 +15,11 @@ from ..types import Answer, Passage
 from . import checks, citations, followup, prompt, source_talk, support
 from .generation import Generator, Prompt
 
-JUDGE = "You check whether a text answers a question. Reply yes or no."
-CONFIRM = "Text: {text}\nQuestion: {question}\nDoes the text answer exactly this question? Reply yes or no."
+# Asked as a reader deciding whether the text contains the answer, the model separated
+# right answers from answered unanswerable questions better than asked whether the text
+# answers "exactly this question" (bench/RESULTS.md, 2026-12-06, "A reader's judge").
+JUDGE = "You are a careful reader."
+CONFIRM = "Read the text and decide whether it contains the answer to the question.\n\nText: {text}\n\nQuestion: {question}\n\nAnswer yes or no."
 # Only Korean and English are answered, and only they can be checked against the passages.
 OTHER_SCRIPT = "Questions are answered in Korean or English; this one is answered in English."
 
