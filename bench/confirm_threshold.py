@@ -1,7 +1,7 @@
 """Choose the confirm check's threshold (``confirm_threshold``) from an answer run.
 
     python -m assistant eval --set SET --corpus DIR --json > run.jsonl   # or answers_unseen.py --json
-    python bench/confirm_threshold.py run.jsonl SET [--thresholds 0.2,0.23,0.26]
+    python bench/confirm_threshold.py run.jsonl SET [--thresholds 0.3,0.35,0.4]
 
 Reads the replies the confirm check scored (``confidence`` = the model's P(yes) times
 ``closeness``: the best-sentence cosine with the question of the passages the answer is
@@ -42,7 +42,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("run", type=Path)
     ap.add_argument("set", type=Path)
-    ap.add_argument("--thresholds", default="0.15,0.18,0.2,0.21,0.22,0.23,0.24,0.25,0.28,0.3")
+    ap.add_argument("--thresholds", default="0.2,0.25,0.3,0.32,0.33,0.34,0.35,0.36,0.37,0.4")
     args = ap.parse_args()
     items = {i["id"]: i for i in load_items(args.set)}
     rows = [r for r in map(json.loads, args.run.read_text(encoding="utf-8").splitlines()) if r.get("id") in items]
