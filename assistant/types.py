@@ -169,7 +169,7 @@ class Answer:
     notice: str | None = None  # e.g. a fallback to the extractive backend
     refusal: str | None = None  # the check that refused (answer.checks.NAMES), None when answered
     refusal_detail: str = ""  # every finding of the verification stage, for a refused answer
-    confidence: float | None = None  # the model's P("yes") that its evidence answers, times the evidence's closeness
+    confidence: float | None = None  # the model's P("yes") that its evidence holds the answer, times its closeness
     closeness: float | None = None  # that closeness (``checks.Draft.closeness``), when the confirm check asked
     reply: str = ""  # the model's own reply, before verification and citation
     decline: float | None = None  # the probability the model gave declining (generation.DeclineFloor)

@@ -152,11 +152,12 @@ def evidence(d: Draft) -> str:
 
 def unconfirmed(d: Draft) -> Finding | None:
     """The model, shown only the sentences that support the answer and the question in a
-    fresh prompt, finds that they do not answer it: the probability it gives "yes", times
-    how close the evidence the answer uses came to the question (``Draft.closeness``), is
-    below ``min_confidence``. A question whose premise the documents do not state is
-    answered from the nearest sentence; read on its own, that sentence plainly does not
-    answer it, and it is seldom as close to the question as a sentence that does."""
+    fresh prompt, finds that they do not contain the answer: the probability it gives
+    "yes", times how close the evidence the answer uses came to the question
+    (``Draft.closeness``), is below ``min_confidence``. A question whose premise the
+    documents do not state is answered from the nearest sentence; read on its own, that
+    sentence plainly does not answer it, and it is seldom as close to the question as a
+    sentence that does."""
     if d.judge is None or d.min_confidence <= 0:
         return None
     p = d.judge(evidence(d), d.asked.strip())
