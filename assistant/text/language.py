@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 
 _WORD = re.compile(r"[A-Za-z]+")
-_HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
+_HANGUL_LETTERS = r"\uac00-\ud7a3\u3131-\u318e"  # syllables and compatibility jamo
+_HANGUL = re.compile(rf"[{_HANGUL_LETTERS}]")
 _LETTER = re.compile(r"[^\W\d_]")
-# Latin with its accented letters, and Hangul syllables and jamo: the scripts answered in.
-_OURS = re.compile(r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff\uac00-\ud7a3\u3131-\u318e\u1100-\u11ff]")
+# Latin with its accented letters, and Hangul with its jamo: the scripts answered in.
+_OURS = re.compile(rf"[A-Za-z\u00c0-\u024f\u1e00-\u1eff{_HANGUL_LETTERS}\u1100-\u11ff]")
 
 
 def detect_language(text: str) -> str:
