@@ -12,6 +12,9 @@ test5: a fifth test part, frozen 2026-12-05, Korean documents only (three of the
 read once.
 test6: a sixth test part, frozen 2026-12-05, Korean documents only (the 23 KorQuAD articles
 no other part used; 22 short ones and one of 88 paragraphs), read once.
+test7: a seventh test part, frozen 2026-12-06, read once: no article was left, so it asks the
+articles of test and test2 again (split.json "again"), with dataset questions neither of them
+sampled and Korean false premises written for it.
 
 The articles of each part (split.json) come from ../shared/data (KorQuAD 1.0 dev public
 half, SQuAD 2.0 dev public part) and are written as one document each into
@@ -52,14 +55,16 @@ def write_article(folder: Path, article: dict) -> None:
         path.write_text(text, encoding="utf-8")
 
 
-def sampled(articles: list[dict], lang: str, answerable: bool, n: int, rng: random.Random, prefix: str) -> list[dict]:
-    """``n`` dataset questions of the given kind, each with its answers and gold paragraph."""
+def sampled(articles: list[dict], lang: str, answerable: bool, n: int, rng: random.Random, prefix: str,
+            asked: frozenset[str] = frozenset()) -> list[dict]:
+    """``n`` dataset questions of the given kind, none of ``asked``, each with its answers
+    and gold paragraph."""
     pool = []
     for a in articles:
         for p in a["paragraphs"]:
             ctx = p["context"].strip()
             for qa in p["qas"]:
-                if bool(qa.get("is_impossible")) == (not answerable):
+                if bool(qa.get("is_impossible")) == (not answerable) and qa["question"] not in asked:
                     pool.append((qa, ctx))
     items = []
     for k, (qa, ctx) in enumerate(rng.sample(pool, min(n, len(pool))), 1):
@@ -78,28 +83,45 @@ def read_split() -> dict:
     return json.loads((UNSEEN / "split.json").read_text(encoding="utf-8"))
 
 
-def build(part: str, work: Path) -> tuple[Path, Path] | None:
-    split = read_split()
-    # A part may have no articles of one source (test3 to test6 have no SQuAD ones): that file is not needed.
-    missing = [str(p) for name, p in SOURCES.items() if split[name][part] and not p.is_file()]
-    if missing:
-        print(f"data not found ({', '.join(missing)}); skipping")
-        return None
-    corpus = work / "corpus"
-    corpus.mkdir(parents=True, exist_ok=True)
-    chosen = {}
-    for name, path in SOURCES.items():
-        titles = split[name][part]
-        chosen[name] = [a for a in json.loads(path.read_text(encoding="utf-8"))["data"] if a["title"] in titles] if titles else []
-        for article in chosen[name]:
-            write_article(corpus, article)
+def parts(split: dict) -> tuple[str, ...]:
+    return tuple(split["korquad"]) + tuple(split.get("again", {}))
+
+
+def dataset_items(split: dict, chosen: dict[str, list[dict]], asked: frozenset[str] = frozenset()) -> list[dict]:
+    """The questions sampled from the datasets for a part with the ``chosen`` articles."""
     n = split["sampled"]
     rng = random.Random(split["seed"])
     items = []
     if chosen["squad"]:  # no English dataset questions for a part without SQuAD articles
-        items += sampled(chosen["squad"], "en", True, n["en_fact"], rng, "en-f")
-        items += sampled(chosen["squad"], "en", False, n["en_unanswerable"], rng, "en-u")
-    items += sampled(chosen["korquad"], "ko", True, n["ko_fact"], rng, "ko-f")
+        items += sampled(chosen["squad"], "en", True, n["en_fact"], rng, "en-f", asked)
+        items += sampled(chosen["squad"], "en", False, n["en_unanswerable"], rng, "en-u", asked)
+    items += sampled(chosen["korquad"], "ko", True, n["ko_fact"], rng, "ko-f", asked)
+    return items
+
+
+def build(part: str, work: Path) -> tuple[Path, Path] | None:
+    split = read_split()
+    # A part in "again" asks the articles of earlier parts, with questions they did not ask.
+    earlier = split.get("again", {}).get(part, [])
+    titles = {name: [t for p in earlier or [part] for t in split[name][p]] for name in SOURCES}
+    # A part may have no articles of one source (test3 to test6 have no SQuAD ones): that file is not needed.
+    missing = [str(p) for name, p in SOURCES.items() if titles[name] and not p.is_file()]
+    if missing:
+        print(f"data not found ({', '.join(missing)}); skipping")
+        return None
+    data = {name: json.loads(path.read_text(encoding="utf-8"))["data"] if titles[name] else [] for name, path in SOURCES.items()}
+
+    def chosen(wanted: dict[str, list[str]]) -> dict[str, list[dict]]:
+        return {name: [a for a in data[name] if a["title"] in wanted[name]] for name in SOURCES}
+
+    corpus = work / "corpus"
+    corpus.mkdir(parents=True, exist_ok=True)
+    here = chosen(titles)
+    for articles in here.values():
+        for article in articles:
+            write_article(corpus, article)
+    asked = frozenset(i["question"] for p in earlier for i in dataset_items(split, chosen({name: split[name][p] for name in SOURCES})))
+    items = dataset_items(split, here, asked)
     written = UNSEEN / f"written_{part}.jsonl"
     items += [json.loads(line) for line in written.read_text(encoding="utf-8").splitlines() if line.strip()]
     answer_set = work / "set.jsonl"
@@ -109,7 +131,7 @@ def build(part: str, work: Path) -> tuple[Path, Path] | None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=tuple(read_split()["korquad"]), required=True)
+    parser.add_argument("--part", choices=parts(read_split()), required=True)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--only", help="a regular expression over item ids: run only those")
     args = parser.parse_args()

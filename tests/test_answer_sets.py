@@ -54,3 +54,14 @@ def test_unseen_written_sets(part, least):
     for i in items:
         if i["answerable"]:
             assert i["gold"] in text[i["article"]], i["id"]
+
+
+def test_a_part_asked_again_writes_only_false_premises_about_its_articles():
+    split = json.loads((DATA / "unseen" / "split.json").read_text(encoding="utf-8"))
+    for part, earlier in split["again"].items():
+        assert part not in split["korquad"] and earlier and all(p in split["korquad"] for p in earlier)
+        articles = {t for p in earlier for t in split["korquad"][p]}
+        items = load_items(DATA / "unseen" / f"written_{part}.jsonl")
+        assert len({i["id"] for i in items}) == len(items) >= 16
+        assert all(i["kind"] == "false_premise" and i["lang"] == "ko" and not i["answerable"] for i in items)
+        assert {i["article"] for i in items} == articles
