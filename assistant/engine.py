@@ -33,6 +33,7 @@ from .index.chunking import ChunkingConfig
 from .index.embeddings import Embedder, backend_tag, resolve_backend
 from .index.search import HybridRetriever
 from .index.store import IndexIncompatible, IndexUnavailable
+from .ingest.html import without_markup
 from .ingest.library import AddResult, DocumentRow, Library
 from .ingest.limits import Limits
 from .ingest.ocr import OcrConfig, PageProgress
@@ -201,7 +202,7 @@ class Engine:
         return self.retriever.search(query, k or self.settings.top_k)
 
     def _validate(self, text: str, what: str) -> str:
-        text = (text or "").strip()
+        text = without_markup(text or "")
         if not text:
             raise ValueError(f"the {what} is empty")
         if len(text) > self.settings.max_query_chars:

@@ -22,6 +22,7 @@ from assistant.ingest import (
     scan_corpus,
     zipped,
 )
+from assistant.ingest.html import without_markup
 from assistant.types import Passage
 
 from .fixtures import make_format_fixtures as make
@@ -165,6 +166,20 @@ def test_html_with_nothing_but_scripts_has_no_text(tmp_path):
     p.write_text("<html><body><script>render()</script><nav>Menu</nav></body></html>", encoding="utf-8")
     with pytest.raises(IngestError, match="^app.html: no text content found"):
         load_document(p, "app.html")
+
+
+@pytest.mark.parametrize(
+    "typed, asked",
+    [
+        ("<p>What is <b>BERT</b>?</p>", "What is BERT?"),
+        ("<script>alert('x')</script>Transformer는 <i>언제</i> 나왔나요?<br>", "Transformer는 언제 나왔나요?"),
+        ('<img src=x onerror="alert(1)"><!-- note -->GPT-3<div>parameters</div>', "GPT-3 parameters"),
+        ("Is x<y and y>z when 3 < 5?", "Is x<y and y>z when 3 < 5?"),  # not tags: kept as typed
+        ("〈여름밤의 꿈〉과 <SCRIPT type=x>unclosed(", "〈여름밤의 꿈〉과"),
+    ],
+)
+def test_markup_is_taken_out_of_a_pasted_question(typed, asked):
+    assert without_markup(typed) == asked
 
 
 # -- PDF --------------------------------------------------------------------------------

@@ -59,6 +59,14 @@ def test_bad_queries_are_refused(real_engine):
         real_engine.search("   ")
     with pytest.raises(ValueError, match="too long"):
         real_engine.search("가" * 10_000)
+    with pytest.raises(ValueError, match="empty"):
+        real_engine.search("<script>alert('x')</script><p> </p>")
+
+
+def test_markup_pasted_with_a_question_is_not_searched(real_engine):
+    plain = "Which paper introduced the Transformer architecture?"
+    pasted = "<div class='q'><script>alert('x')</script>Which paper introduced the <b>Transformer</b> architecture?</div>"
+    assert [p.chunk.chunk_id for p in real_engine.search(pasted, k=5)] == [p.chunk.chunk_id for p in real_engine.search(plain, k=5)]
 
 
 def _cli(*args, **kw):
