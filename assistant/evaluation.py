@@ -4,6 +4,7 @@ speed, over a JSONL answer set (see bench/data/essay_answers.jsonl)."""
 from __future__ import annotations
 
 import json
+import re
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,14 +30,20 @@ def load_items(path: Path) -> list[dict]:
     return items
 
 
+_ARTICLE = re.compile(r"\b(?:a|an|the)\s+(?=\w)")  # "vitamin a" keeps its letter
+# Any mark but one between two digits ("1,000" must not hold "10").
+_MARK = re.compile(r"(?<!\d)[^\w\s]|[^\w\s](?!\d)")
+
+
 def _fold(text: str) -> str:
-    # Korean spacing varies ("5 가지" / "5가지", "올림픽 체조경기장"), so spaces do not count.
-    return "".join(text.lower().split())
+    # As SQuAD's and KorQuAD's own scripts normalize: no case, punctuation or English
+    # articles. Korean spacing varies ("5 가지" / "5가지"), so spaces do not count either.
+    return "".join(_ARTICLE.sub(" ", _MARK.sub(" ", text.lower())).split())
 
 
 def facts_present(answer: str, facts: list[list[str]]) -> bool:
-    """Every fact appears in the answer in one of its alternative forms (case and spacing
-    ignored)."""
+    """Every fact appears in the answer in one of its alternative forms (case, spacing,
+    punctuation and English articles ignored)."""
     text = _fold(answer)
     return all(any(_fold(alt) in text for alt in alternatives) for alternatives in facts)
 

@@ -266,6 +266,13 @@ def test_fact_matching_needs_every_fact_in_some_form():
     assert not facts_present("5가지", [["15가지"]])
 
 
+def test_fact_matching_ignores_punctuation_and_articles_but_not_a_numbers_marks():
+    assert facts_present("bridges, a shuttle service, and/or a tram.", [["bridges, a shuttle service and/or the tram"]])
+    assert facts_present("《소나기》는 1953년 작품이다.", [["소나기"]]) and facts_present("It was GPT-3.", [["GPT3"]])
+    assert not facts_present("It cost 1,000 won.", [["10"]]) and not facts_present("3.5 %", [["35"]])
+    assert not facts_present("Take vitamin B.", [["vitamin A"]])
+
+
 def test_numbers_are_read_in_digits_words_month_names_and_units():
     assert {"5000", "23000", "1600000"} <= support.numbers("5천여 명, 2만 3천 명, 160만 리브르")
     assert "1600000" in support.numbers("1.6 million livres") and "1980" in support.numbers("the 1980s")
