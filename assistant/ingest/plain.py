@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ..text.language import HANGUL
 from .base import Unreadable
 
 BOMS = (
@@ -14,7 +15,6 @@ BOMS = (
     (b"\xfe\xff", "utf-16"),
 )
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
 _HANJA = re.compile(r"[\u4e00-\u9fff\uf900-\ufaff]")
 
 
@@ -89,7 +89,7 @@ def _reads_as_korean(text: str) -> bool:
     non_ascii = [c for c in text if ord(c) > 127]
     if not non_ascii:
         return True
-    hangul = sum(1 for c in non_ascii if _HANGUL.match(c))
+    hangul = sum(1 for c in non_ascii if HANGUL.match(c))
     hanja = sum(1 for c in non_ascii if _HANJA.match(c))
     return hangul >= 0.5 * len(non_ascii) or (hangul >= 0.1 * len(non_ascii) and hangul + hanja >= 0.95 * len(non_ascii))
 

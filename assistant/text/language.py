@@ -6,7 +6,7 @@ import re
 
 _WORD = re.compile(r"[A-Za-z]+")
 _HANGUL_LETTERS = r"\uac00-\ud7a3\u3131-\u318e"  # syllables and compatibility jamo
-_HANGUL = re.compile(rf"[{_HANGUL_LETTERS}]")
+HANGUL = re.compile(rf"[{_HANGUL_LETTERS}]")  # one Hangul letter
 _LETTER = re.compile(r"[^\W\d_]")
 # Latin with its accented letters, and Hangul with its jamo: the scripts answered in.
 _OURS = re.compile(rf"[A-Za-z\u00c0-\u024f\u1e00-\u1eff{_HANGUL_LETTERS}\u1100-\u11ff]")
@@ -14,7 +14,7 @@ _OURS = re.compile(rf"[A-Za-z\u00c0-\u024f\u1e00-\u1eff{_HANGUL_LETTERS}\u1100-\
 
 def detect_language(text: str) -> str:
     """'ko' when Hangul makes up a real share of the letters, else 'en'."""
-    hangul = len(_HANGUL.findall(text))
+    hangul = len(HANGUL.findall(text))
     latin = sum(len(w) for w in _WORD.findall(text))
     return "ko" if hangul and hangul * 3 >= latin * 0.5 else "en"
 
