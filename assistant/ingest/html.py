@@ -31,13 +31,15 @@ _HTML_BLOCKS = {
     "h1", "h2", "h3", "h4", "h5", "h6", "hr", "body", "html", "header", "footer", "tr", "fieldset",
 }
 WHITESPACE = re.compile(r"[ \t\r\n\f\v\u00a0\u200b]+")
+# In a pasted question an inline element's tags join the words around them ("<b>X</b>?"
+# is "X?"); any other tag separates them.
 _HTML_INLINE = {
-    "a", "abbr", "b", "bdi", "bdo", "br", "cite", "code", "data", "del", "dfn", "em", "font", "i", "img",
-    "ins", "kbd", "link", "mark", "meta", "q", "s", "samp", "small", "span", "strong", "sub", "sup",
-    "time", "u", "var", "wbr", "body", "html", "title", "base", "source", "track", "picture",
+    "a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "del", "dfn", "em", "font", "i", "ins",
+    "kbd", "mark", "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var",
 }
+_HTML_OTHER = {"br", "img", "wbr", "link", "meta", "title", "base", "source", "track", "picture", "th", "td", "thead", "tbody", "tfoot"}
 # Only the names of HTML elements count as tags, so "x<y and y>z" stays as written.
-_TAG_NAMES = "|".join(sorted(_HTML_DROP | _HTML_CHROME | _HTML_BLOCKS | _HTML_INLINE | {"th", "td", "thead", "tbody", "tfoot"}, key=len, reverse=True))
+_TAG_NAMES = "|".join(sorted(_HTML_DROP | _HTML_CHROME | _HTML_BLOCKS | _HTML_INLINE | _HTML_OTHER, key=len, reverse=True))
 _MARKUP = re.compile(
     rf"<(script|style|template)\b[^>]*>.*?(?:</\1\s*>|$)|<!--.*?(?:-->|$)|</?({_TAG_NAMES})(?:[\s/][^<>]*)?>",
     re.IGNORECASE | re.DOTALL,
@@ -48,9 +50,8 @@ _WORDS = re.compile(r"[a-z0-9]+")
 def without_markup(text: str) -> str:
     """``text`` without HTML tags, comments, or scripts and styles with their content; as
     pasted from a web page into a question."""
-    # An inline tag joins its neighbours ("<b>X</b>?" is "X?"); any other separates them.
     def gap(m: re.Match) -> str:
-        return "" if (m.group(2) or "").lower() in _HTML_INLINE - {"br", "img", "wbr"} else " "
+        return "" if (m.group(2) or "").lower() in _HTML_INLINE else " "
 
     return WHITESPACE.sub(" ", _MARKUP.sub(gap, text)).strip()
 
