@@ -46,6 +46,17 @@ def ask(page, question: str | None) -> None:
     raise AssertionError(f"no complete answer to {question!r}")
 
 
+def questions_shown(page, expected: list[str], seconds: float = 20) -> list[str]:
+    """The questions shown in the chat once they are ``expected``, or as they stand after
+    ``seconds`` (a reopened conversation renders when the app gets to it)."""
+    users = page.locator('[data-testid="user"]')
+    for _ in range(int(seconds * 5)):
+        if users.all_inner_texts() == expected:
+            break
+        page.wait_for_timeout(200)
+    return users.all_inner_texts()
+
+
 def listed(page) -> list[str]:
     """The conversation titles in the sidebar."""
     return [x.strip() for x in page.locator("label", has=page.locator('input[type="radio"][name]')).all_inner_texts()
@@ -103,8 +114,7 @@ def test_conversations_survive_a_reload_and_a_killed_app(engine_copy):
             assert listed(page) == [SECOND[0], FIRST[0]]  # newest first
             for questions in (FIRST, SECOND):
                 page.get_by_label(questions[0]).check()
-                page.wait_for_timeout(1500)
-                assert page.locator('[data-testid="user"]').all_inner_texts() == questions
+                assert questions_shown(page, questions) == questions
                 assert page.get_by_text("📚", exact=False).count() == 3  # each answer's sources
         first = next(c for c in client.predict(api_name="/conversations") if c["title"] == FIRST[0])
         saved = client.predict(first["id"], api_name="/conversation")["turns"]
@@ -125,8 +135,7 @@ def test_conversations_survive_a_reload_and_a_killed_app(engine_copy):
         with chat_page(url) as page:
             assert listed(page) == [SECOND[0], FIRST[0]]
             page.get_by_label(FIRST[0]).check()
-            page.wait_for_timeout(1500)
-            assert page.locator('[data-testid="user"]').all_inner_texts() == FIRST
+            assert questions_shown(page, FIRST) == FIRST
             ask(page, FOLLOW_UP)
         turns = Client(url, verbose=False).predict(first["id"], api_name="/conversation")["turns"]
         assert [t["question"] for t in turns] == FIRST + [FOLLOW_UP]
