@@ -17,6 +17,7 @@ from .answer.remote import GenerationError
 from .conversations import LOCAL_USER, Conversation, ConversationError, Conversations
 from .engine import Engine
 from .ingest import SUPPORTED_SUFFIXES, IngestError
+from .ingest.html import without_markup
 from .ingest.library import AddResult, LibraryError
 from .pages import highlighted, source_href
 from .types import BuildReport, Passage
@@ -417,14 +418,16 @@ def build_app(engine: Engine, startup: Startup | None = None, conversations: Con
 
     def add_user(text: str, messages: list[dict], lang: str, request: gr.Request):
         """Put a sent question into the chat, or, while an answer is being written, into the
-        queue shown under the chat. A blank send does nothing; a too-long one stays in the
-        box, with a message under the chat."""
+        queue shown under the chat. A blank send (or one of HTML tags alone) does nothing; a
+        too-long one stays in the box, with a message under the chat. Both are judged as the
+        engine will, without pasted HTML."""
         text = (text or "").strip()
-        if not text:
+        asked = without_markup(text)
+        if not asked:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         limit = engine.settings.max_query_chars
-        if len(text) > limit:
-            return gr.skip(), gr.skip(), "⚠️ " + TEXT[lang]["too_long"].format(n=len(text), limit=limit), gr.skip()
+        if len(asked) > limit:
+            return gr.skip(), gr.skip(), "⚠️ " + TEXT[lang]["too_long"].format(n=len(asked), limit=limit), gr.skip()
         session = request.session_hash
         if not turns.offer(session, text):
             return "", gr.skip(), queue_markdown(turns.waiting(session), lang), gr.skip()

@@ -159,7 +159,7 @@ def test_the_chat_behaves_as_people_expect(engine_copy):
         assert "2015" in settled(1)[0]
 
         # blank sends
-        for blank in ("", "   "):
+        for blank in ("", "   ", "<p> </p><script>alert('x')</script>"):
             box.fill(blank)
             box.press("Enter")
             page.get_by_role("button", name="보내기").click()
