@@ -201,8 +201,13 @@ class Engine:
         query = self._validate(query, "query")
         return self.retriever.search(query, k or self.settings.top_k)
 
+    @staticmethod
+    def asked(text: str | None) -> str:
+        """What a typed question or query asks: the text without pasted HTML or outer spaces."""
+        return without_markup(text or "")
+
     def _validate(self, text: str, what: str) -> str:
-        text = without_markup(text or "")
+        text = self.asked(text)
         if not text:
             raise ValueError(f"the {what} is empty")
         if len(text) > self.settings.max_query_chars:

@@ -17,7 +17,6 @@ from .answer.remote import GenerationError
 from .conversations import LOCAL_USER, Conversation, ConversationError, Conversations
 from .engine import Engine
 from .ingest import SUPPORTED_SUFFIXES, IngestError
-from .ingest.html import without_markup
 from .ingest.library import AddResult, LibraryError
 from .pages import highlighted, source_href
 from .types import BuildReport, Passage
@@ -422,7 +421,7 @@ def build_app(engine: Engine, startup: Startup | None = None, conversations: Con
         too-long one stays in the box, with a message under the chat. Both are judged as the
         engine will, without pasted HTML."""
         text = (text or "").strip()
-        asked = without_markup(text)
+        asked = engine.asked(text)
         if not asked:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         limit = engine.settings.max_query_chars

@@ -47,13 +47,14 @@ _MARKUP = re.compile(
 _WORDS = re.compile(r"[a-z0-9]+")
 
 
+def _gap(m: re.Match) -> str:
+    return "" if (m.group(2) or "").lower() in _HTML_INLINE else " "
+
+
 def without_markup(text: str) -> str:
     """``text`` without HTML tags, comments, or scripts and styles with their content; as
     pasted from a web page into a question."""
-    def gap(m: re.Match) -> str:
-        return "" if (m.group(2) or "").lower() in _HTML_INLINE else " "
-
-    return WHITESPACE.sub(" ", _MARKUP.sub(gap, text)).strip()
+    return WHITESPACE.sub(" ", _MARKUP.sub(_gap, text)).strip()
 
 
 def _html_decode(raw: bytes) -> str:
