@@ -27,7 +27,7 @@ The Zorblax is a small blue lizard of the island of Quellmoor. <script>window.__
 def test_hostile_markup_is_shown_as_text_and_never_runs(engine_copy):
     assert CHROMIUM, "chromium is required in CI (see .ci/run)"
     from gradio_client import Client
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     (engine_copy.corpus_dir / NAME).write_text(HOSTILE, encoding="utf-8")
     with launched_app(engine_copy) as url:
@@ -44,7 +44,7 @@ def test_hostile_markup_is_shown_as_text_and_never_runs(engine_copy):
             box.press("Enter")
             page.get_by_text("📚", exact=False).first.wait_for(timeout=180_000)
             page.get_by_text("📚", exact=False).first.click()
-            page.wait_for_timeout(1000)
+            expect(page.locator("body")).to_contain_text("nineteen", timeout=20_000)
             shown = page.inner_text("body")
             assert "nineteen" in shown
             # the passage, its section and the document name, as text
@@ -114,9 +114,13 @@ def test_sources_show_before_the_answer_and_are_numbered_as_its_markers(engine_c
         title = re.search(r"📚 출처 \((\d+)\)", page.inner_text("body"))
         assert title, page.inner_text("body")[-2000:]
         page.get_by_text("📚", exact=False).first.click()
-        page.wait_for_timeout(500)
-        listed = {int(n) for n in re.findall(r"^\[(\d+)\]", page.inner_text("body"), flags=re.M)}
-        assert listed == set(range(1, int(title.group(1)) + 1))
+        expected = set(range(1, int(title.group(1)) + 1))
+        for _ in range(80):  # the panel opens when the app gets to it
+            listed = {int(n) for n in re.findall(r"^\[(\d+)\]", page.inner_text("body"), flags=re.M)}
+            if listed == expected:
+                break
+            page.wait_for_timeout(250)
+        assert listed == expected
         markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer)}
         assert markers <= listed, (answer, listed)
         browser.close()
