@@ -132,6 +132,17 @@ def stop_app(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
+def until(page, value, done, seconds: float = 20):
+    """``value()`` once ``done`` holds for it, or as it stands after ``seconds``: a browser
+    page shows the result of an event when the app gets to it, later on a busy machine."""
+    for _ in range(int(seconds * 5)):
+        got = value()
+        if done(got):
+            return got
+        page.wait_for_timeout(200)
+    return value()
+
+
 @contextmanager
 def launched_app(settings, *args: str, env: dict | None = None, host: str = "127.0.0.1", log: Path | None = None):
     """Run ``app.py`` on a free port over ``settings``' corpus and index; yield its URL once

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from .conftest import launched_app
+from .conftest import launched_app, until
 
 pytestmark = pytest.mark.real_models
 
@@ -55,11 +55,7 @@ def test_hostile_markup_is_shown_as_text_and_never_runs(engine_copy):
 
             page.get_by_role("tab", name="문서").click()
             # inner_text holds only what is visible: the list, no longer the chat
-            for _ in range(60):
-                if NAME in page.inner_text("body"):
-                    break
-                page.wait_for_timeout(500)
-            assert NAME in page.inner_text("body")
+            assert NAME in until(page, lambda: page.inner_text("body"), lambda body: NAME in body, 30)
 
             assert dialogs == []
             assert page.evaluate("window.__pwned") is None
@@ -115,11 +111,8 @@ def test_sources_show_before_the_answer_and_are_numbered_as_its_markers(engine_c
         assert title, page.inner_text("body")[-2000:]
         page.get_by_text("📚", exact=False).first.click()
         expected = set(range(1, int(title.group(1)) + 1))
-        for _ in range(80):  # the panel opens when the app gets to it
-            listed = {int(n) for n in re.findall(r"^\[(\d+)\]", page.inner_text("body"), flags=re.M)}
-            if listed == expected:
-                break
-            page.wait_for_timeout(250)
+        listed = until(page, lambda: {int(n) for n in re.findall(r"^\[(\d+)\]", page.inner_text("body"), flags=re.M)},
+                       lambda got: got == expected)
         assert listed == expected
         markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer)}
         assert markers <= listed, (answer, listed)

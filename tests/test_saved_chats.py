@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
-from .conftest import ROOT, launched_app, start_app, stop_app
+from .conftest import ROOT, launched_app, start_app, stop_app, until
 
 pytestmark = pytest.mark.real_models
 
@@ -50,11 +50,7 @@ def questions_shown(page, expected: list[str], seconds: float = 20) -> list[str]
     """The questions shown in the chat once they are ``expected``, or as they stand after
     ``seconds`` (a reopened conversation renders when the app gets to it)."""
     users = page.locator('[data-testid="user"]')
-    for _ in range(int(seconds * 5)):
-        if users.all_inner_texts() == expected:
-            break
-        page.wait_for_timeout(200)
-    return users.all_inner_texts()
+    return until(page, users.all_inner_texts, lambda got: got == expected, seconds)
 
 
 def listed(page) -> list[str]:
@@ -101,10 +97,9 @@ def test_conversations_survive_a_reload_and_a_killed_app(engine_copy):
             page.get_by_role("button", name="Dislike").nth(2).click()  # the second answer (each has its sources too)
             page.wait_for_timeout(500)
             page.get_by_role("button", name="Retry").click()  # the last answer, written again
-            for _ in range(100):  # saved once written (an extractive answer may be done before Stop shows)
-                if client.predict(conv["id"], api_name="/conversation")["turns"][-1]["record"]["timings"] != before:
-                    break
-                page.wait_for_timeout(200)
+            # saved once written (an extractive answer may be done before Stop shows)
+            until(page, lambda: client.predict(conv["id"], api_name="/conversation")["turns"][-1]["record"]["timings"],
+                  lambda timings: timings != before)
             ask(page, None)
             assert page.locator('[data-testid="user"]').all_inner_texts() == FIRST
             assert client.predict(conv["id"], api_name="/conversation")["turns"][-1]["record"]["timings"] != before
