@@ -48,7 +48,7 @@ def ask(page, question: str | None) -> None:
 
 def questions_shown(page, expected: list[str], seconds: float = 20) -> list[str]:
     """The questions shown in the chat once they are ``expected``, or as they stand after
-    ``seconds`` (a reopened conversation renders when the app gets to it)."""
+    ``seconds`` (a reopened or new conversation renders when the app gets to it)."""
     users = page.locator('[data-testid="user"]')
     return until(page, users.all_inner_texts, lambda got: got == expected, seconds)
 
