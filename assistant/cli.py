@@ -336,14 +336,15 @@ def cmd_eval(args) -> int:
         engine.settings.corpus_dir,
         on_row=show,
     )
-    metrics = report.metrics()
+    metrics, intervals = report.metrics(), report.intervals()
     if args.json:
-        print(json.dumps({"metrics": metrics, "checks": report.checks()}, ensure_ascii=False))
+        print(json.dumps({"metrics": metrics, "intervals": intervals, "checks": report.checks()}, ensure_ascii=False))
     else:
         print()
         for key, value in metrics.items():
             if value is not None:
-                print(f"{key:28s} {value}")
+                spread = f"  (95% {intervals[key][0]:.2f}-{intervals[key][1]:.2f}, n={intervals[key][2]})" if key in intervals else ""
+                print(f"{key:28s} {value}{spread}")
         print(f"\n{'refused by':12s} {'refusals':>8s} {'answerable':>10s} {'precision':>9s}")
         for name, refused, wrong in report.checks():
             precision = f"{(refused - wrong) / refused:.2f}" if refused else "-"

@@ -4,6 +4,7 @@ speed, over a JSONL answer set (see bench/data/essay_answers.jsonl)."""
 from __future__ import annotations
 
 import json
+import math
 import re
 import statistics
 from collections.abc import Callable
@@ -17,6 +18,15 @@ from .text.language import detect_language
 from .types import Answer
 
 DEFAULT_SET = Path(__file__).resolve().parent.parent / "bench" / "data" / "essay_answers.jsonl"
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of the share ``k / n`` (95% for the default ``z``)."""
+    if n == 0:
+        return 0.0, 1.0
+    p, zz = k / n, z * z
+    centre, half = (p + zz / (2 * n)) / (1 + zz / n), z * math.sqrt(p * (1 - p) / n + zz / (4 * n * n)) / (1 + zz / n)
+    return round(max(0.0, centre - half), 3), round(min(1.0, centre + half), 3)
 
 
 def load_items(path: Path) -> list[dict]:
@@ -75,26 +85,34 @@ class Scored:
 class Report:
     rows: list[Scored] = field(default_factory=list)
 
-    def metrics(self) -> dict:
-        def share(values):
-            values = [v for v in values if v is not None]
-            return round(sum(values) / len(values), 3) if values else None
-
+    def samples(self) -> dict[str, list[bool]]:
+        """The outcomes behind each share the report gives, by figure name."""
         answerable = [r for r in self.rows if r.item.get("answerable", True)]
         unanswerable = [r for r in self.rows if not r.item.get("answerable", True)]
+        out = {}
+        for lang in ("ko", "en"):
+            out[f"fact_accuracy_{lang}"] = [r.fact_ok for r in answerable if r.item["lang"] == lang]
+        out["fact_accuracy_en_about_ko"] = [r.fact_ok for r in answerable if r.kind == "en_about_ko"]
+        out["fact_accuracy"] = [r.fact_ok for r in answerable]
+        out["followup_accuracy"] = [r.fact_ok for r in answerable if r.kind == "followup"]
+        out["unrelated_as_fresh"] = [r.as_fresh for r in self.rows]
+        for lang in ("ko", "en"):
+            out[f"refusal_rate_unanswerable_{lang}"] = [r.answer.abstained for r in unanswerable if r.item["lang"] == lang]
+        out["refusal_rate_unanswerable"] = [r.answer.abstained for r in unanswerable]
+        out["false_refusal_rate"] = [r.answer.abstained for r in answerable]
+        out["language_match"] = [r.language_ok for r in self.rows]
+        out["citation_validity"] = [r.citation_ok for r in answerable if not r.answer.abstained]
+        return {name: [bool(v) for v in values if v is not None] for name, values in out.items()}
+
+    def intervals(self) -> dict[str, tuple[float, float, int]]:
+        """Each share's 95% interval (``wilson``) and how many outcomes it counts: on 30
+        questions a share of 0.8 is known to about +-0.14, so a gap to a target that small
+        is not yet a difference."""
+        return {name: (*wilson(sum(v), len(v)), len(v)) for name, v in self.samples().items() if v}
+
+    def metrics(self) -> dict:
         out = {"questions": len(self.rows)}
-        for lang in ("ko", "en"):
-            out[f"fact_accuracy_{lang}"] = share(r.fact_ok for r in answerable if r.item["lang"] == lang)
-        out["fact_accuracy_en_about_ko"] = share(r.fact_ok for r in answerable if r.kind == "en_about_ko")
-        out["fact_accuracy"] = share(r.fact_ok for r in answerable)
-        out["followup_accuracy"] = share(r.fact_ok for r in answerable if r.kind == "followup")
-        out["unrelated_as_fresh"] = share(r.as_fresh for r in self.rows)
-        for lang in ("ko", "en"):
-            out[f"refusal_rate_unanswerable_{lang}"] = share(r.answer.abstained for r in unanswerable if r.item["lang"] == lang)
-        out["refusal_rate_unanswerable"] = share(r.answer.abstained for r in unanswerable)
-        out["false_refusal_rate"] = share(r.answer.abstained for r in answerable)
-        out["language_match"] = share(r.language_ok for r in self.rows)
-        out["citation_validity"] = share(r.citation_ok for r in answerable if not r.answer.abstained)
+        out.update({name: round(sum(v) / len(v), 3) if v else None for name, v in self.samples().items()})
         generated = [r.answer for r in self.rows if r.answer.prompt_tokens]
         if generated:
             out["first_token_ms_median"] = round(statistics.median(a.timings["first_token_ms"] for a in generated))

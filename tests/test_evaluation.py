@@ -1,0 +1,45 @@
+"""Scoring of answer sets (pure logic, with fake answers): the figures, their intervals and
+the per-check table that ``assistant eval`` prints."""
+
+from assistant.evaluation import evaluate, wilson
+from assistant.types import Answer
+
+
+def _fake_answer(question: str, text: str, language: str, refusal: str | None = None) -> Answer:
+    return Answer(question, text, language, refusal is not None, [], [], {"first_token_ms": 1.0, "total_ms": 2.0}, "fake", refusal=refusal)
+
+
+def test_wilson_intervals_hold_the_share_and_narrow_with_more_outcomes():
+    assert wilson(24, 30) == (0.627, 0.905)
+    assert wilson(0, 5)[0] == 0.0 and wilson(5, 5)[1] == 1.0
+    assert wilson(0, 0) == (0.0, 1.0)
+    small, large = wilson(8, 10), wilson(80, 100)
+    assert small[0] < 0.8 < small[1] and small[0] < large[0] < 0.8 < large[1] < small[1]
+
+
+def test_a_report_counts_each_figure_its_interval_and_the_checks_that_refused():
+    items = [
+        {"id": "a", "lang": "en", "question": "q-a", "answerable": True, "facts": [["1991"]]},
+        {"id": "b", "lang": "en", "question": "q-b", "answerable": True, "facts": [["Amsterdam"]]},
+        {"id": "c", "lang": "ko", "question": "q-c", "answerable": True, "facts": [["서울"]]},
+        {"id": "d", "lang": "en", "question": "q-d", "answerable": False},
+        {"id": "e", "lang": "ko", "question": "q-e", "answerable": False},
+    ]
+    replies = {
+        "q-a": ("It was posted in February 1991. [1]", "en", None),
+        "q-b": ("I could not find the answer in the documents.", "en", "confirm"),
+        "q-c": ("서울입니다. [1]", "ko", None),
+        "q-d": ("It was held in Paris. [1]", "en", None),
+        "q-e": ("문서에서 답을 찾을 수 없습니다.", "ko", "evidence"),
+    }
+    report = evaluate(items, lambda q, history: _fake_answer(q, *replies[q]), corpus_dir=None)
+    m = report.metrics()
+    assert (m["fact_accuracy_en"], m["fact_accuracy_ko"], m["fact_accuracy"]) == (0.5, 1.0, 0.667)
+    assert (m["refusal_rate_unanswerable_en"], m["refusal_rate_unanswerable_ko"], m["false_refusal_rate"]) == (0.0, 1.0, 0.333)
+    assert m["language_match"] == 1.0 and m["citation_validity"] is None and m["followup_accuracy"] is None
+    spread = report.intervals()
+    assert spread["fact_accuracy"][2] == 3 and spread["refusal_rate_unanswerable"][2] == 2
+    assert all(lo <= m[name] <= hi for name, (lo, hi, _) in spread.items())
+    assert "citation_validity" not in spread
+    table = {name: (refused, answerable) for name, refused, answerable in report.checks()}
+    assert table["confirm"] == (1, 1) and table["evidence"] == (1, 0) and table["support"] == (0, 0)
