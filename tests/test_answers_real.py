@@ -124,6 +124,42 @@ def test_cli_ask_batch_echoes_ids_in_order(real_engine, tmp_path):
     assert out[2]["abstained"] and {"answer", "retrieved", "timings", "model"} <= set(out[2])
 
 
+def test_cli_eval_indexes_a_corpus_asks_a_set_and_prints_figures_and_checks(tmp_path):
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    from assistant.answer import CHECK_NAMES
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(ENGLISH_DOC, corpus / ENGLISH_DOC.name)
+    items = [
+        {"id": "fact", "lang": "en", "question": "To which newsgroup was the first public release of Python posted?",
+         "answerable": True, "facts": [["alt.sources"]], "gold": "posted to the alt.sources newsgroup"},
+        {"id": "absent", "lang": "en", "question": "Which city hosted the first Python conference?", "answerable": False},
+    ]
+    answer_set = tmp_path / "set.jsonl"
+    answer_set.write_text("".join(json.dumps(i) + "\n" for i in items), encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "assistant", "eval", "--set", str(answer_set), "--corpus", str(corpus),
+         "--index", str(tmp_path / "index"), "--cold", "--json"],
+        capture_output=True, text=True, cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    *rows, summary = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [r["id"] for r in rows] == ["fact", "absent"]
+    fact, absent = rows
+    assert fact["fact_ok"] and fact["citation_ok"] and fact["refusal_reason"] is None
+    assert absent["fact_ok"] is None and (absent["refusal_reason"] in CHECK_NAMES) == absent["abstained"]
+    m, spread = summary["metrics"], summary["intervals"]
+    assert m["fact_accuracy_en"] == 1.0 and m["refusal_rate_unanswerable_en"] == float(absent["abstained"])
+    assert spread["fact_accuracy_en"][2] == 1 and spread["fact_accuracy_en"][0] < 1.0 == spread["fact_accuracy_en"][1]
+    assert [name for name, _, _ in summary["checks"]] == list(CHECK_NAMES)
+    assert sum(refused for _, refused, _ in summary["checks"]) == int(absent["abstained"])
+
+
 @pytest.mark.parametrize("reply", ["[1]", "  [1][2] ", "NOT_FOUND"])
 def test_a_reply_with_no_answer_text_becomes_the_refusal(real_engine, monkeypatch, reply):
     monkeypatch.setattr(real_engine, "generator", lambda backend=None: FakeGenerator(reply))
