@@ -115,8 +115,10 @@ class Report:
         out.update({name: round(sum(v) / len(v), 3) if v else None for name, v in self.samples().items()})
         generated = [r.answer for r in self.rows if r.answer.prompt_tokens]
         if generated:
-            out["first_token_ms_median"] = round(statistics.median(a.timings["first_token_ms"] for a in generated))
-            out["first_token_ms_p95"] = round(sorted(a.timings["first_token_ms"] for a in generated)[int(0.95 * (len(generated) - 1))])
+            for timing in ("first_token_ms", "total_ms"):
+                values = sorted(a.timings[timing] for a in generated)
+                out[f"{timing}_median"] = round(statistics.median(values))
+                out[f"{timing}_p95"] = round(values[int(0.95 * (len(values) - 1))])
             out["prompt_tokens_median"] = statistics.median(a.prompt_tokens for a in generated)
             rates = [
                 a.completion_tokens / ((a.timings["total_ms"] - a.timings["first_token_ms"]) / 1000)

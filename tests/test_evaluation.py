@@ -1,12 +1,14 @@
 """Scoring of answer sets (pure logic, with fake answers): the figures, their intervals and
-the per-check table that ``assistant eval`` prints."""
+the per-check table and the timings that ``assistant eval`` prints."""
 
 from assistant.evaluation import evaluate, wilson
 from assistant.types import Answer
 
 
-def _fake_answer(question: str, text: str, language: str, refusal: str | None = None) -> Answer:
-    return Answer(question, text, language, refusal is not None, [], [], {"first_token_ms": 1.0, "total_ms": 2.0}, "fake", refusal=refusal)
+def _fake_answer(question: str, text: str, language: str, refusal: str | None = None, ms: float = 0.0) -> Answer:
+    """A fake answer; one the model wrote (``ms`` > 0) took ``ms`` to its first token and twice that in all."""
+    timings = {"first_token_ms": ms, "total_ms": 2 * ms}
+    return Answer(question, text, language, refusal is not None, [], [], timings, "fake", refusal=refusal, prompt_tokens=100 if ms else None)
 
 
 def test_wilson_intervals_hold_the_share_and_narrow_with_more_outcomes():
@@ -26,16 +28,18 @@ def test_a_report_counts_each_figure_its_interval_and_the_checks_that_refused():
         {"id": "e", "lang": "ko", "question": "q-e", "answerable": False},
     ]
     replies = {
-        "q-a": ("It was posted in February 1991. [1]", "en", None),
-        "q-b": ("I could not find the answer in the documents.", "en", "confirm"),
-        "q-c": ("서울입니다. [1]", "ko", None),
-        "q-d": ("It was held in Paris. [1]", "en", None),
+        "q-a": ("It was posted in February 1991. [1]", "en", None, 1000),
+        "q-b": ("I could not find the answer in the documents.", "en", "confirm", 3000),
+        "q-c": ("서울입니다. [1]", "ko", None, 2000),
+        "q-d": ("It was held in Paris. [1]", "en", None, 4000),
         "q-e": ("문서에서 답을 찾을 수 없습니다.", "ko", "evidence"),
     }
     report = evaluate(items, lambda q, history: _fake_answer(q, *replies[q]), corpus_dir=None)
     m = report.metrics()
     assert (m["fact_accuracy_en"], m["fact_accuracy_ko"], m["fact_accuracy"]) == (0.5, 1.0, 0.667)
     assert (m["refusal_rate_unanswerable_en"], m["refusal_rate_unanswerable_ko"], m["false_refusal_rate"]) == (0.0, 1.0, 0.333)
+    # Timings are of the answers the model wrote, not of the evidence gate's refusal.
+    assert (m["first_token_ms_median"], m["total_ms_median"], m["total_ms_p95"]) == (2500, 5000, 6000)
     assert m["language_match"] == 1.0 and m["citation_validity"] is None and m["followup_accuracy"] is None
     spread = report.intervals()
     assert spread["fact_accuracy"][2] == 3 and spread["refusal_rate_unanswerable"][2] == 2
