@@ -308,7 +308,9 @@ def _reader() -> None:
     engine.embedder = FakeQueries(FakeEmbedder())
     engine.check_compatible = lambda manifest: None  # the index was built with the fake embedder
     for _ in sys.stdin:
-        passages = engine.search("Wasps do not", 3)  # the engine reloads a changed index, as in the app
+        # The fake embedder gives a text's own vector back, so this finds that sentence first
+        # whatever the fusion makes of the others. The engine reloads a changed index, as in the app.
+        passages = engine.search("Wasps do not.", 3)
         print(json.dumps({"documents": sorted(engine.retriever.view.manifest["documents"]), "top": passages[0].chunk.text}), flush=True)
 
 

@@ -3,6 +3,7 @@ candidates from whichever store holds the index, fused by a score-aware rule (se
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -12,6 +13,7 @@ import numpy as np
 
 from ..config import Settings
 from ..text import analysis
+from ..text.language import detect_language
 from ..types import Chunk, Passage
 from .embeddings import Embedder
 
@@ -26,6 +28,7 @@ class Candidates:
     dense: np.ndarray
     lexical: np.ndarray
     coverage: float = 0.0  # share of the query's term weight (IDF) that the index knows at all
+    language: str = ""  # the query's ("ko" or "en"); empty: every chunk is read as in its language
 
 
 class IndexView(Protocol):
@@ -65,7 +68,8 @@ class HybridRetriever:
 
     def candidates(self, query: str, qvec: np.ndarray) -> Candidates:
         terms = analysis.terms(query)
-        return replace(self.view.candidates(terms, qvec, self.settings.candidates), coverage=self.coverage(terms))
+        found = self.view.candidates(terms, qvec, self.settings.candidates)
+        return replace(found, coverage=self.coverage(terms), language=detect_language(query))
 
     def passages(self, cand: Candidates, k: int, mode: str = "hybrid") -> list[Passage]:
         """The ``k`` best of ``cand`` by fused score (or one retriever's, see ``search_with_vector``)."""
@@ -100,6 +104,11 @@ class HybridRetriever:
         return sum(w for t, w in idf.items() if df.get(t, 0)) / sum(idf.values())
 
 
+@functools.lru_cache(maxsize=16384)
+def _language(text: str) -> str:
+    return detect_language(text)
+
+
 def fuse(c: Candidates, lexical_weight: float) -> np.ndarray:
     """Convex combination of raw cosine similarity and BM25 relative to the best BM25
     hit, with the lexical share scaled by coverage squared.
@@ -109,9 +118,19 @@ def fuse(c: Candidates, lexical_weight: float) -> np.ndarray:
     the two. Cosine is comparable across queries, so it stays raw; BM25 is not, so it
     is scaled to the query's best hit, and trusted only as far as the query's terms are
     known to the index at all.
+
+    A chunk written in another language than the query shares few of its words whatever
+    it says, so its lexical share is its cosine where that is higher: in a corpus of
+    Korean and English articles, English questions about the Korean ones otherwise found
+    English paragraphs that share their words first (bench/RESULTS.md, 2026-12-06,
+    evening).
     """
     best = float(c.lexical.max()) if len(c.lexical) else 0.0
     if best <= 0:
         return c.dense.copy()
+    lexical = c.lexical / best
+    if c.language:
+        other = np.fromiter((_language(chunk.text) != c.language for chunk in c.chunks), dtype=bool, count=len(c.chunks))
+        lexical = np.where(other, np.maximum(lexical, c.dense), lexical)
     weight = lexical_weight * c.coverage**2
-    return weight * (c.lexical / best) + (1 - lexical_weight) * c.dense
+    return weight * lexical + (1 - lexical_weight) * c.dense
