@@ -1,15 +1,17 @@
 """Retrieval quality and speed: BM25-Kiwi, dense and hybrid, by question language.
 
-    python bench/retrieval.py                 # essay set + KorQuAD public set
+    python bench/retrieval.py                 # essay set, KorQuAD public set, mixed set
     python bench/retrieval.py --sets essay    # only the essay
     python bench/retrieval.py --runs 5        # latency repetitions
     python bench/retrieval.py --backend faiss --backend milvus   # both stores, side by side
 
 Sets: (a) bench/data/essay_retrieval.jsonl over the essay in corpus/, (b) KorQuAD 1.0 dev
 (public half) from ../shared/data, each article one document, each question's gold its
-paragraph; skipped cleanly when the file is absent. Indexes are built with the real
-indexer into .bench-cache/ (reused when the corpus and settings are unchanged; --rebuild
-forces a fresh build and so a build-time figure).
+paragraph; skipped cleanly when the file is absent; (c) "mixed": the KorQuAD and SQuAD 2.0
+(public part) articles in one corpus, with their answerable questions and the English
+questions written about the Korean articles in bench/data/unseen. Indexes are built with
+the real indexer into .bench-cache/ (reused when the corpus and settings are unchanged;
+--rebuild forces a fresh build and so a build-time figure).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from assistant.text.language import detect_language
 
 ROOT = Path(__file__).resolve().parent.parent
 KORQUAD = ROOT.parent / "shared" / "data" / "korquad_v1.0_dev_public.json"
+SQUAD = ROOT.parent / "shared" / "data" / "squad_v2.0_dev_public.json"
+WRITTEN = ROOT / "bench" / "data" / "unseen"
 CACHE = ROOT / ".bench-cache"
 MODES = ("lexical", "dense", "hybrid")
 KS = (1, 3, 5, 10)
@@ -52,22 +56,18 @@ def essay_set(work: Path) -> tuple[Path, list[dict]]:
     return corpus, questions
 
 
-def korquad_set(work: Path, folder: str = "korquad-corpus", articles: slice = slice(None)) -> tuple[Path, list[dict]] | None:
-    """Write the KorQuAD articles (``articles`` of the 70) as documents into ``work/folder``;
-    return the folder and the questions, each with its gold paragraph and answer."""
-    if not KORQUAD.is_file():
-        print(f"KorQuAD file not found at {KORQUAD}; skipping that set")
-        return None
-    corpus = work / folder
+def _write_articles(corpus: Path, path: Path) -> list[dict]:
+    """Write the SQuAD-format articles of ``path`` as documents into ``corpus``; return their
+    answerable questions, each with its gold paragraph, answer and context."""
     corpus.mkdir(parents=True, exist_ok=True)
     questions = []
-    for article in json.loads(KORQUAD.read_text(encoding="utf-8"))["data"][articles]:
+    for article in json.loads(path.read_text(encoding="utf-8"))["data"]:
         name = re.sub(r"[^\w.-]+", "_", article["title"]).strip("_") + ".txt"
         text = article["title"] + "\n\n" + "\n\n".join(p["context"].strip() for p in article["paragraphs"]) + "\n"
-        path = corpus / name
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
-        doc = load_document(path, name)
+        target = corpus / name
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            target.write_text(text, encoding="utf-8")
+        doc = load_document(target, name)
         starts = {b.start: b.paragraph for b in doc.blocks}
         pos = len(article["title"]) + 2
         for p in article["paragraphs"]:
@@ -75,8 +75,39 @@ def korquad_set(work: Path, folder: str = "korquad-corpus", articles: slice = sl
             paragraph = starts[pos]
             pos += len(ctx) + 2
             for qa in p["qas"]:
+                if qa.get("is_impossible"):
+                    continue
                 questions.append({"question": qa["question"], "lang": detect_language(qa["question"]), "gold": (name, paragraph),
                                   "answer": qa["answers"][0]["text"], "context": ctx})
+    return questions
+
+
+def korquad_set(work: Path) -> tuple[Path, list[dict]] | None:
+    """The 70 KorQuAD articles as documents in ``work``, with their questions."""
+    if not KORQUAD.is_file():
+        print(f"KorQuAD file not found at {KORQUAD}; skipping that set")
+        return None
+    corpus = work / "korquad-corpus"
+    return corpus, _write_articles(corpus, KORQUAD)
+
+
+def mixed_set(work: Path) -> tuple[Path, list[dict]] | None:
+    """The KorQuAD and SQuAD articles in one corpus (70 Korean, 16 English): their own
+    questions, and the English questions written about the Korean articles
+    (bench/data/unseen, "en-ko"), which must find a Korean paragraph among English ones."""
+    if not (KORQUAD.is_file() and SQUAD.is_file()):
+        print("KorQuAD or SQuAD file not found; skipping the mixed set")
+        return None
+    corpus = work / "mixed-corpus"
+    questions = _write_articles(corpus, KORQUAD) + _write_articles(corpus, SQUAD)
+    paragraphs = {q["gold"]: q["context"] for q in questions}
+    for path in sorted(WRITTEN.glob("written_*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            item = json.loads(line)
+            if item.get("kind") == "en_about_ko":
+                name = re.sub(r"[^\w.-]+", "_", item["article"]).strip("_") + ".txt"
+                gold = next(key for key, ctx in paragraphs.items() if key[0] == name and item["gold"] in ctx)
+                questions.append({"question": item["question"], "lang": "en-ko", "gold": gold})
     return corpus, questions
 
 
@@ -184,7 +215,7 @@ def compare(name: str, questions: list[dict], ranks: dict[str, dict]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sets", default="essay,korquad")
+    ap.add_argument("--sets", default="essay,korquad,mixed")
     ap.add_argument("--runs", type=int, default=3, help="latency repetitions")
     ap.add_argument("--sample", type=int, default=20, help="queries per latency run")
     ap.add_argument("--rebuild", action="store_true", help="build indexes from scratch (times the build)")
@@ -192,7 +223,7 @@ def main() -> None:
     args = ap.parse_args()
     backends = args.backend or ["faiss"]
     CACHE.mkdir(exist_ok=True)
-    sets = {"essay": essay_set, "korquad": korquad_set}
+    sets = {"essay": essay_set, "korquad": korquad_set, "mixed": mixed_set}
     for name in args.sets.split(","):
         loaded = sets[name](CACHE)
         if loaded is None:
