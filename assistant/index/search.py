@@ -122,8 +122,8 @@ def fuse(c: Candidates, lexical_weight: float) -> np.ndarray:
     A chunk written in another language than the query shares few of its words whatever
     it says, so its lexical share is its cosine where that is higher: in a corpus of
     Korean and English articles, English questions about the Korean ones otherwise found
-    English paragraphs that share their words first (bench/RESULTS.md, 2026-12-06,
-    evening).
+    English paragraphs that share their words first (bench/RESULTS.md, "A passage in
+    another language").
     """
     best = float(c.lexical.max()) if len(c.lexical) else 0.0
     if best <= 0:
