@@ -1,5 +1,5 @@
-"""Scoring of answer sets (pure logic, with fake answers): the figures, their intervals and
-the per-check table and the timings that ``assistant eval`` prints."""
+"""Scoring of answer sets (pure logic, with fake answers): the figures, their intervals, the
+timings and the per-check table that ``assistant eval`` prints."""
 
 from assistant.evaluation import evaluate, wilson
 from assistant.types import Answer

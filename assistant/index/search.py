@@ -28,7 +28,7 @@ class Candidates:
     dense: np.ndarray
     lexical: np.ndarray
     coverage: float = 0.0  # share of the query's term weight (IDF) that the index knows at all
-    language: str = ""  # the query's ("ko" or "en"); empty: every chunk is read as in its language
+    language: str = ""  # the query's ("ko" or "en"); empty: chunks are not told apart by language
 
 
 class IndexView(Protocol):
