@@ -56,13 +56,18 @@ def essay_set(work: Path) -> tuple[Path, list[dict]]:
     return corpus, questions
 
 
+def file_name(title: str) -> str:
+    """The document name an article is written under (as bench/answers_unseen.py names it)."""
+    return re.sub(r"[^\w.-]+", "_", title).strip("_") + ".txt"
+
+
 def _write_articles(corpus: Path, path: Path) -> list[dict]:
     """Write the SQuAD-format articles of ``path`` as documents into ``corpus``; return their
     answerable questions, each with its gold paragraph, answer and context."""
     corpus.mkdir(parents=True, exist_ok=True)
     questions = []
     for article in json.loads(path.read_text(encoding="utf-8"))["data"]:
-        name = re.sub(r"[^\w.-]+", "_", article["title"]).strip("_") + ".txt"
+        name = file_name(article["title"])
         text = article["title"] + "\n\n" + "\n\n".join(p["context"].strip() for p in article["paragraphs"]) + "\n"
         target = corpus / name
         if not target.exists() or target.read_text(encoding="utf-8") != text:
@@ -105,7 +110,7 @@ def mixed_set(work: Path) -> tuple[Path, list[dict]] | None:
         for line in path.read_text(encoding="utf-8").splitlines():
             item = json.loads(line)
             if item.get("kind") == "en_about_ko":
-                name = re.sub(r"[^\w.-]+", "_", item["article"]).strip("_") + ".txt"
+                name = file_name(item["article"])
                 gold = next(key for key, ctx in paragraphs.items() if key[0] == name and item["gold"] in ctx)
                 questions.append({"question": item["question"], "lang": "en-ko", "gold": gold})
     return corpus, questions
