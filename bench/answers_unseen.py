@@ -15,6 +15,10 @@ no other part used; 22 short ones and one of 88 paragraphs), read once.
 test7: a seventh test part, frozen 2026-12-06, read once: no article was left, so it asks the
 articles of test and test2 again (split.json "again"), with dataset questions neither of them
 sampled and Korean false premises written for it.
+test8: an eighth test part, frozen 2026-12-06 (evening) after test7 was read: it asks test7's
+articles again, with dataset questions none of test, test2 and test7 sampled, and Korean false
+premises, English questions about the Korean articles, follow-ups and questions asked after a
+turn about another article, written for it before any run.
 
 The articles of each part (split.json) come from ../shared/data (KorQuAD 1.0 dev public
 half, SQuAD 2.0 dev public part) and are written as one document each into
@@ -101,9 +105,15 @@ def dataset_items(split: dict, chosen: dict[str, list[dict]], asked: frozenset[s
 
 def build(part: str, work: Path) -> tuple[Path, Path] | None:
     split = read_split()
-    # A part in "again" asks the articles of earlier parts, with questions they did not ask.
-    earlier = split.get("again", {}).get(part, [])
-    titles = {name: [t for p in earlier or [part] for t in split[name][p]] for name in SOURCES}
+    again = split.get("again", {})
+
+    def titles_of(p: str) -> dict[str, list[str]]:
+        """A part's articles; a part in "again" asks the articles of the parts it names."""
+        if p in again:
+            return {name: [t for e in again[p] for t in titles_of(e)[name]] for name in SOURCES}
+        return {name: split[name][p] for name in SOURCES}
+
+    titles = titles_of(part)
     # A part may have no articles of one source (test3 to test6 have no SQuAD ones): that file is not needed.
     missing = [str(p) for name, p in SOURCES.items() if titles[name] and not p.is_file()]
     if missing:
@@ -114,14 +124,22 @@ def build(part: str, work: Path) -> tuple[Path, Path] | None:
     def chosen(wanted: dict[str, list[str]]) -> dict[str, list[dict]]:
         return {name: [a for a in data[name] if a["title"] in wanted[name]] for name in SOURCES}
 
+    def asked_before(p: str) -> frozenset[str]:
+        """The dataset questions of the parts ``p`` asks again, and of those they ask again:
+        a part in "again" samples none of them."""
+        asked: set[str] = set()
+        for e in again.get(p, []):
+            before = asked_before(e)
+            asked |= before | {i["question"] for i in dataset_items(split, chosen(titles_of(e)), before)}
+        return frozenset(asked)
+
     corpus = work / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
     here = chosen(titles)
     for articles in here.values():
         for article in articles:
             write_article(corpus, article)
-    asked = frozenset(i["question"] for p in earlier for i in dataset_items(split, chosen({name: split[name][p] for name in SOURCES})))
-    items = dataset_items(split, here, asked)
+    items = dataset_items(split, here, asked_before(part))
     written = UNSEEN / f"written_{part}.jsonl"
     items += [json.loads(line) for line in written.read_text(encoding="utf-8").splitlines() if line.strip()]
     answer_set = work / "set.jsonl"

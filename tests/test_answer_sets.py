@@ -27,6 +27,33 @@ def test_essay_and_english_sets():
             assert (i["gold"] in docs) if i["answerable"] else (i["gold"] is None and not i["facts"]), (name, i["id"])
 
 
+def _articles(split: dict, part: str) -> set[str]:
+    """A part's article titles; a part in "again" asks those of the parts it names."""
+    if part in split["again"]:
+        return set().union(*(_articles(split, p) for p in split["again"][part]))
+    return set(split["korquad"][part]) | set(split["squad"][part])
+
+
+def _check_written(split: dict, part: str) -> list[dict]:
+    """The part's written items are well formed, about its articles, and each answerable
+    one's gold quote stands in its article (where ../shared holds the articles)."""
+    items = load_items(DATA / "unseen" / f"written_{part}.jsonl")
+    assert len({i["id"] for i in items}) == len(items)
+    assert all(i["article"] in _articles(split, part) for i in items)
+    assert all(i["lang"] == "ko" for i in items if i["kind"] == "false_premise")
+    assert all(i["answerable"] == (i["kind"] != "false_premise") for i in items)
+    assert all(i.get("before") for i in items if i["kind"] in ("followup", "unrelated"))
+    if (SHARED / "korquad_v1.0_dev_public.json").is_file():  # the articles themselves are in ../shared only
+        text = {}
+        for name in ("korquad_v1.0_dev_public.json", "squad_v2.0_dev_public.json"):
+            for a in json.loads((SHARED / name).read_text(encoding="utf-8"))["data"]:
+                text[a["title"]] = " ".join(p["context"] for p in a["paragraphs"])
+        for i in items:
+            if i["answerable"]:
+                assert i["gold"] in text[i["article"]], i["id"]
+    return items
+
+
 @pytest.mark.parametrize("part, least", [("test", 30), ("tune", 16), ("test2", 30), ("test3", 32), ("test4", 32), ("test5", 32), ("test6", 32)])
 def test_unseen_written_sets(part, least):
     split = json.loads((DATA / "unseen" / "split.json").read_text(encoding="utf-8"))
@@ -35,33 +62,18 @@ def test_unseen_written_sets(part, least):
             assert not set(split[source][a]) & set(split[source][b]), (source, a, b)
     if part in ("test3", "test4", "test5", "test6"):  # Korean documents only: no SQuAD article was left
         assert split["korquad"][part] and split["squad"][part] == []
-    items = load_items(DATA / "unseen" / f"written_{part}.jsonl")
-    assert len({i["id"] for i in items}) == len(items)
-    kinds = Counter(i["kind"] for i in items)
+    kinds = Counter(i["kind"] for i in _check_written(split, part))
     assert kinds["false_premise"] >= least and kinds["en_about_ko"] >= least
     assert kinds["followup"] >= 6 and kinds["unrelated"] >= 6
-    articles = set(split["korquad"][part]) | set(split["squad"][part])
-    assert all(i["article"] in articles for i in items)
-    assert all(i["lang"] == "ko" for i in items if i["kind"] == "false_premise")
-    assert all(i["answerable"] == (i["kind"] != "false_premise") for i in items)
-    assert all(i.get("before") for i in items if i["kind"] in ("followup", "unrelated"))
-    if not (SHARED / "korquad_v1.0_dev_public.json").is_file():
-        return  # the articles themselves are in ../shared only
-    text = {}
-    for name in ("korquad_v1.0_dev_public.json", "squad_v2.0_dev_public.json"):
-        for a in json.loads((SHARED / name).read_text(encoding="utf-8"))["data"]:
-            text[a["title"]] = " ".join(p["context"] for p in a["paragraphs"])
-    for i in items:
-        if i["answerable"]:
-            assert i["gold"] in text[i["article"]], i["id"]
 
 
-def test_a_part_asked_again_writes_only_false_premises_about_its_articles():
+def test_a_part_asked_again_writes_a_false_premise_for_each_korean_article():
     split = json.loads((DATA / "unseen" / "split.json").read_text(encoding="utf-8"))
     for part, earlier in split["again"].items():
-        assert part not in split["korquad"] and earlier and all(p in split["korquad"] for p in earlier)
-        articles = {t for p in earlier for t in split["korquad"][p]}
-        items = load_items(DATA / "unseen" / f"written_{part}.jsonl")
-        assert len({i["id"] for i in items}) == len(items) >= 16
-        assert all(i["kind"] == "false_premise" and i["lang"] == "ko" and not i["answerable"] for i in items)
-        assert {i["article"] for i in items} == articles
+        assert part not in split["korquad"] and earlier
+        assert all(p in split["korquad"] or p in split["again"] for p in earlier)
+        items = _check_written(split, part)
+        assert len(items) >= 16
+        korean = _articles(split, part) & {t for titles in split["korquad"].values() for t in titles}
+        assert {i["article"] for i in items if i["kind"] == "false_premise"} == korean
+    assert set(split["unread"]) <= set(split["again"]) | set(split["korquad"])
