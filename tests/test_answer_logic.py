@@ -285,6 +285,26 @@ def test_numbers_are_read_in_digits_words_month_names_and_units():
     assert support.states("RNN이 쓰였다", "RNNs") and support.states("Lua기반의 Torch", "Lua-based")
 
 
+def test_native_korean_numbers_are_read_before_a_counter():
+    assert numbers.native("두 가지 전통, 열두 명, 스무 살, 다섯명") == [2, 12, 20, 5]
+    # One syllable joined to what follows is a word of its own: a generation, a cold zone.
+    assert numbers.native("세대와 한대 기후, 한국, 하나의 세계") == []
+    assert support.numbers("두 가지 주요한 전통") == support.numbers("two main traditions") == {"2"}
+    units = support.units([passage("서양 철학은 분석 철학과 대륙 철학이라는 두 가지 전통을 지닌다.", 1)])
+    claim = support.claims("Western philosophy has two main traditions. [1]", "How many main traditions does it have?", [0])[0]
+    assert support.support(claim, units, 0.5) == 0
+
+
+def test_units_of_measure_are_compared_spelled_out_and_in_american_spelling():
+    units = support.units([passage("The city lies roughly 260 kilometres (160 mi) from the sea.", 1)])
+    claim = support.claims("The city is 260 kilometers (160 miles) from the sea. [1]", "How far is the city from the sea?", [0])[0]
+    assert support.support(claim, units, 0.5) == 0
+    assert support.support(support.claims("It is 260 km from the sea. [1]", "How far is it?", [0])[0], units, 0.5) == 0
+    # Another unit is still a word the sentence lacks (one word of rewording aside).
+    other = support.claims("The city is 260 meters (160 feet) from the sea. [1]", "How far is the city from the sea?", [0])[0]
+    assert support.support(other, units, 0.5) is None
+
+
 def test_a_claim_needs_a_quoted_sentence_with_its_names_figures_and_most_of_its_words():
     quoted = [passage("왕립 도서관은 1753년에 문을 열었다. 도서관은 3만 권의 책을 소장하고 있다.", 1, doc="왕립_도서관.txt"),
               passage("Karl Berg는 1790년에 도서관장이 되었다.", 2, doc="왕립_도서관.txt")]
@@ -381,6 +401,7 @@ def test_talk_about_the_passages_is_taken_out_and_its_markers_kept():
         "The passage [2] states that the quokka weighs 3 kg.": "The quokka weighs 3 kg. [2]",
         "It eats leaves. The text says that it weighs 3 kg. [1]": "It eats leaves. It weighs 3 kg. [1]",
         "지문 [1]에 따르면 쿼카의 무게는 3kg입니다.": "쿼카의 무게는 3kg입니다. [1]",
+        "번호 [1]에 따르면, 쿼카의 무게는 3kg입니다.": "쿼카의 무게는 3kg입니다. [1]",
     }
     for reply, tidy in cases.items():
         assert source_talk.without_source_talk(reply) == tidy

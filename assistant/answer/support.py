@@ -11,7 +11,7 @@ from pathlib import PurePosixPath
 
 from ..text import analysis, numbers as amounts
 from ..text.language import detect_language
-from ..text.lexicon import ABOUT, DATE_UNITS, MONTHS, NUMBER_WORDS
+from ..text.lexicon import ABOUT, DATE_UNITS, MONTHS, NUMBER_WORDS, UNIT_WORDS
 from ..types import Passage
 from . import citations
 from .prompt import SYSTEM
@@ -28,7 +28,8 @@ _PROMPT_WORDS = {t.lower() for t in analysis.key_terms(f"{SYSTEM} Passages Passa
 
 def numbers(text: str) -> set[str]:
     """The numbers ``text`` states: in digits (without thousands separators), as English
-    number words and as month names, which a Korean answer writes as numbers. A number
+    number words, native Korean ones ("두 가지") and month names, which a Korean answer
+    writes as numbers. A number
     with units is its value alone: "1.6 million" states 1600000, not 1.6. Leading zeros
     are dropped."""
     text = citations.strip_markers(text)
@@ -37,6 +38,7 @@ def numbers(text: str) -> set[str]:
     rest = amounts.rewrite(text, runs, lambda s, run: " ")
     # "04" in "2008-04-03" is the 4 that "4월" and "April" state.
     found |= {re.sub(r"^0+(?=\d)", "", n.replace(",", "")) for n in _NUMBER.findall(rest)}
+    found |= {str(n) for n in amounts.native(rest)}
     for word in re.findall(r"[A-Za-z]+", rest):
         found.add(MONTHS.get(word) or NUMBER_WORDS.get(word.lower(), ""))
     return found - {""}
@@ -177,8 +179,12 @@ def claims(answer: str, asked: str, cited: list[int]) -> list[Claim]:
 
 def _word(term: str) -> str:
     """A content word as compared: lower case, without punctuation, an English "-ed",
-    "-ing" or "-s" ending folded ("finished", "finishing" and "finish" are one word)."""
+    "-ing" or "-s" ending folded ("finished", "finishing" and "finish" are one word), a
+    unit of measure spelled out ("km" is "kilometer") and spelled as in American English
+    ("kilometre" is "kilometer")."""
     w = re.sub(r"[^\w-]", "", term.lower())
+    w = UNIT_WORDS.get(w, w)
+    w = re.sub(r"(?<=[a-z]{2}[b-df-hj-np-tv-z])re(s?)$", r"er\1", w)
     if re.fullmatch(r"[a-z-]{5,}", w):
         w = re.sub(r"(?:ing|ed|es|s)$", "", w)
         w = re.sub(r"([b-df-hj-np-tv-z])\1$", r"\1", w)  # "dropped" -> "dropp" -> "drop"

@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .lexicon import ABOUT, COUNTERS, DATE_UNITS, HANGUL_DIGITS, LANGUAGES, ORDINAL
+from .lexicon import ABOUT, COUNTERS, DATE_UNITS, HANGUL_DIGITS, LANGUAGES, NATIVE_COUNTERS, NATIVE_ONES, NATIVE_TENS, ORDINAL
 
 # unit -> (value, language); a unit below 10,000 ("천", "thousand") scales the digits before
 # it, a larger one everything since the last larger one: "1억 2천만" is 1 x 억 + 2 x 천 x 만.
@@ -29,6 +29,9 @@ _TOKEN = re.compile(rf"{_DIGITS}|{_UNIT}", re.IGNORECASE)
 # read only as a word of its own before a counter.
 _HANGUL_RUN = re.compile(rf"(?<!\w)(?:[{HANGUL_DIGITS}]?[{_KO_UNITS}])+[{HANGUL_DIGITS}]?(?=\s*(?:{ABOUT}\s*)?(?:{COUNTERS}))")
 _AS_DIGITS = str.maketrans(HANGUL_DIGITS, "123456789")
+# A one-syllable number is read only when a space parts it from its counter: "세대" is a
+# generation, "세 대" three cars.
+_NATIVE = re.compile(rf"(?<![\w])(?=\S)({'|'.join(NATIVE_TENS)})?({'|'.join(NATIVE_ONES)})?(\s*)(?=(?:{COUNTERS}|{NATIVE_COUNTERS}))")
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,17 @@ def scaled(text: str, hangul: bool = True) -> list[Scaled]:
         return runs
     spoken = [Scaled(m.start(), m.end(), *_read(m.group().translate(_AS_DIGITS))) for m in _HANGUL_RUN.finditer(text)]
     return sorted(runs + [w for w in spoken if not any(r.start < w.end and w.start < r.end for r in runs)], key=lambda s: s.start)
+
+
+def native(text: str) -> list[int]:
+    """The numbers ``text`` writes as native Korean words before a counter: "두 가지" is 2,
+    "열두 명" 12 (a small model writes "two" for "두")."""
+    found = []
+    for m in _NATIVE.finditer(text):
+        tens, ones, gap = m.groups()
+        if (tens or ones) and (gap or len((tens or "") + (ones or "")) > 1):
+            found.append(NATIVE_TENS.get(tens or "", 0) + NATIVE_ONES.get(ones or "", 0))
+    return found
 
 
 def plain(value: float) -> str:

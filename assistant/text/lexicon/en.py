@@ -49,6 +49,10 @@ NUMBER_WORDS = {
      "hundred": "100", "thousand": "1000", "million": "1000000", "billion": "1000000000"}
 # "1.6 million" is 1600000.
 NUMBER_UNITS = {"thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000, "trillion": 1_000_000_000_000}
+# Units of measure as sources abbreviate them ("260 km (160 mi)"), spelled out as an answer
+# with a number writes them.
+UNIT_WORDS = {"km": "kilometer", "mi": "mile", "m": "meter", "cm": "centimeter", "mm": "millimeter", "kg": "kilogram",
+              "lb": "pound", "lbs": "pound", "ft": "feet", "sq": "square", "ha": "hectare"}
 MONTHS = {
     name: str(i)
     for i, names in enumerate(("", "January Jan", "February Feb", "March Mar", "April Apr", "May", "June Jun", "July Jul",
