@@ -15,10 +15,10 @@ no other part used; 22 short ones and one of 88 paragraphs), read once.
 test7: a seventh test part, frozen 2026-12-06, read once: no article was left, so it asks the
 articles of test and test2 again (split.json "again"), with dataset questions neither of them
 sampled and Korean false premises written for it.
-test8: an eighth test part, frozen 2026-12-06 (evening) after test7 was read: it asks test7's
-articles again, with dataset questions none of test, test2 and test7 sampled, and Korean false
-premises, English questions about the Korean articles, follow-ups and questions asked after a
-turn about another article, written for it before any run.
+test8: an eighth test part, frozen 2026-12-06 (evening) after test7 was read, read once: it
+asks test7's articles again, with dataset questions none of test, test2 and test7 sampled,
+and Korean false premises, English questions about the Korean articles, follow-ups and
+questions asked after a turn about another article, written for it before any run.
 
 The articles of each part (split.json) come from ../shared/data (KorQuAD 1.0 dev public
 half, SQuAD 2.0 dev public part) and are written as one document each into
