@@ -10,9 +10,9 @@ Sets: (a) bench/data/essay_retrieval.jsonl over the essay in corpus/, (b) KorQuA
 paragraph; skipped cleanly when the file is absent; (c) "mixed": the KorQuAD and SQuAD 2.0
 (public part) articles in one corpus, with their answerable questions and the English
 questions written about the Korean articles in bench/data/unseen (but those of a part
-split.json lists as "unread"). Indexes are built with
-the real indexer into .bench-cache/ (reused when the corpus and settings are unchanged;
---rebuild forces a fresh build and so a build-time figure).
+split.json lists as "unread"). Indexes are built with the real indexer into .bench-cache/
+(reused when the corpus and settings are unchanged; --rebuild forces a fresh build and so
+a build-time figure).
 """
 
 from __future__ import annotations

@@ -29,9 +29,8 @@ _PROMPT_WORDS = {t.lower() for t in analysis.key_terms(f"{SYSTEM} Passages Passa
 def numbers(text: str) -> set[str]:
     """The numbers ``text`` states: in digits (without thousands separators), as English
     number words, native Korean ones ("두 가지") and month names, which a Korean answer
-    writes as numbers. A number
-    with units is its value alone: "1.6 million" states 1600000, not 1.6. Leading zeros
-    are dropped."""
+    writes as numbers. A number with units is its value alone: "1.6 million" states
+    1600000, not 1.6. Leading zeros are dropped."""
     text = citations.strip_markers(text)
     runs = amounts.scaled(text)
     found = {amounts.plain(s.value) for s in runs}

@@ -31,7 +31,7 @@ _HANGUL_RUN = re.compile(rf"(?<!\w)(?:[{HANGUL_DIGITS}]?[{_KO_UNITS}])+[{HANGUL_
 _AS_DIGITS = str.maketrans(HANGUL_DIGITS, "123456789")
 # A one-syllable number is read only when a space parts it from its counter: "세대" is a
 # generation, "세 대" three cars.
-_NATIVE = re.compile(rf"(?<![\w])(?=\S)({'|'.join(NATIVE_TENS)})?({'|'.join(NATIVE_ONES)})?(\s*)(?=(?:{COUNTERS}|{NATIVE_COUNTERS}))")
+_NATIVE = re.compile(rf"(?<!\w)(?=\S)({'|'.join(NATIVE_TENS)})?({'|'.join(NATIVE_ONES)})?(\s*)(?=(?:{COUNTERS}|{NATIVE_COUNTERS}))")
 
 
 @dataclass(frozen=True)
