@@ -19,6 +19,10 @@ test8: an eighth test part, frozen 2026-12-06 (evening) after test7 was read, re
 asks test7's articles again, with dataset questions none of test, test2 and test7 sampled,
 and Korean false premises, English questions about the Korean articles, follow-ups and
 questions asked after a turn about another article, written for it before any run.
+tune2: a second tuning sample (2026-12-06, late night), not a test part: the tune part's
+articles asked again with dataset questions the tune part did not sample, and 48 questions
+written for it (written_tune2.jsonl). The tune part's own figures had grown above every
+test part's; tune2 is what a change is tuned on beside it.
 
 The articles of each part (split.json) come from ../shared/data (KorQuAD 1.0 dev public
 half, SQuAD 2.0 dev public part) and are written as one document each into
