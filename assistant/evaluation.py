@@ -43,12 +43,13 @@ def load_items(path: Path) -> list[dict]:
 _ARTICLE = re.compile(r"\b(?:a|an|the)\s+(?=\w)")  # "vitamin a" keeps its letter
 # Any mark but one between two digits ("1,000" must not hold "10").
 _MARK = re.compile(r"(?<!\d)[^\w\s]|[^\w\s](?!\d)")
+_DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"))  # "10–15" is "10-15"
 
 
 def _fold(text: str) -> str:
     # As SQuAD's and KorQuAD's own scripts normalize: no case, punctuation or English
     # articles. Korean spacing varies ("5 가지" / "5가지"), so spaces do not count either.
-    return "".join(_ARTICLE.sub(" ", _MARK.sub(" ", text.lower())).split())
+    return "".join(_ARTICLE.sub(" ", _MARK.sub(" ", text.lower().translate(_DASHES))).split())
 
 
 def facts_present(answer: str, facts: list[list[str]]) -> bool:

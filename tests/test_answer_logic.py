@@ -270,6 +270,7 @@ def test_fact_matching_ignores_punctuation_and_articles_but_not_a_numbers_marks(
     assert facts_present("bridges, a shuttle service, and/or a tram.", [["bridges, a shuttle service and/or the tram"]])
     assert facts_present("《소나기》는 1953년 작품이다.", [["소나기"]]) and facts_present("It was GPT-3.", [["GPT3"]])
     assert not facts_present("It cost 1,000 won.", [["10"]]) and not facts_present("3.5 %", [["35"]])
+    assert facts_present("It took 10-15% of them.", [["10\u201315%"]]) and not facts_present("It took 10.15%.", [["10\u201315%"]])
     assert not facts_present("Take vitamin B.", [["vitamin A"]])
 
 
