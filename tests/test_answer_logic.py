@@ -504,17 +504,17 @@ def test_a_decline_below_the_floor_is_taken_away_and_its_probability_kept():
 
     from assistant.answer.generation import DeclineFloor, sentinel_ids
 
-    fake_vocabulary = [(0, "The"), (1, "NOT"), (2, " NO"), (3, "N"), (4, "_FOUND"), (5, "답")]
-    ids = sentinel_ids(fake_vocabulary)
-    assert ids == [1, 2]
-    scores = np.log(np.array([0.3, 0.3, 0.1, 0.1, 0.1, 0.1], dtype=np.float32))
+    fake_vocabulary = [(0, "The"), (1, "NOT"), (2, " NO"), (3, "N"), (4, "_FOUND"), (5, "답"), (6, "Not"), (7, "No")]
+    ids, variants = sentinel_ids(fake_vocabulary)
+    assert ids == [1, 2] and variants == [6]  # "No" begins answers too
+    scores = np.log(np.array([0.3, 0.3, 0.1, 0.1, 0.1, 0.05, 0.03, 0.02], dtype=np.float32))
     seen: dict = {}
-    out = DeclineFloor(ids, 0.5, seen)(None, scores.copy())
-    assert abs(seen["decline"] - 0.4) < 1e-6
-    assert np.isneginf(out[ids]).all() and np.isfinite(out[[0, 3, 4, 5]]).all()
+    out = DeclineFloor(ids, 0.5, seen, variants)(None, scores.copy())
+    assert abs(seen["decline"] - 0.4) < 1e-6  # what the model gave the sentinel itself
+    assert np.isneginf(out[[1, 2, 6]]).all() and np.isfinite(out[[0, 3, 4, 5, 7]]).all()
     seen = {}
-    floor = DeclineFloor(ids, 0.3, seen)
+    floor = DeclineFloor(ids, 0.3, seen, variants)
     out = floor(None, scores.copy())
     assert np.isfinite(out).all()  # 0.4 is not below 0.3: the model may decline
-    later = np.log(np.array([0.01, 0.9, 0.01, 0.01, 0.06, 0.01], dtype=np.float32))
+    later = np.log(np.array([0.01, 0.9, 0.01, 0.01, 0.04, 0.01, 0.01, 0.01], dtype=np.float32))
     assert np.array_equal(floor(None, later.copy()), later) and abs(seen["decline"] - 0.4) < 1e-6  # only the first token

@@ -131,11 +131,14 @@ def probabilities(logits) -> np.ndarray:
 
 class DeclineFloor:
     """A logits processor for the first new token: records the probability of the tokens
-    that begin the decline sentinel and, when it is below ``floor``, takes them away, so
-    a model that only half-declines answers and the checks judge that answer."""
+    that begin the decline sentinel and, when it is below ``floor``, takes them away with
+    the sentinel's other spellings (``variants``: a model kept from "NOT" writes
+    "Not_FOUND"), so a model that only half-declines answers and the checks judge that
+    answer."""
 
-    def __init__(self, ids: list[int], floor: float, observed: dict):
+    def __init__(self, ids: list[int], floor: float, observed: dict, variants: list[int] = ()):
         self.ids, self.floor, self.observed = ids, floor, observed
+        self.blocked = [*ids, *variants]
 
     def __call__(self, input_ids, scores):
         if "decline" in self.observed:
@@ -143,13 +146,21 @@ class DeclineFloor:
         share = float(probabilities(scores)[self.ids].sum())
         self.observed["decline"] = share
         if share < self.floor:
-            scores[self.ids] = -np.inf
+            scores[self.blocked] = -np.inf
         return scores
 
 
-def sentinel_ids(vocabulary: Iterable[tuple[int, str]]) -> list[int]:
-    """Token ids whose text (spaces aside) begins the decline sentinel, "NO" at least."""
-    return [i for i, text in vocabulary if len(text.strip()) >= 2 and SENTINEL.startswith(text.strip())]
+def sentinel_ids(vocabulary: Iterable[tuple[int, str]]) -> tuple[list[int], list[int]]:
+    """Token ids whose text (spaces aside) begins the decline sentinel, "NO" at least; and
+    those that begin it in other letter case, "Not" at least ("No" is a word answers begin with)."""
+    exact, variants = [], []
+    for i, text in vocabulary:
+        t = text.strip()
+        if len(t) >= 2 and SENTINEL.startswith(t):
+            exact.append(i)
+        elif len(t) >= 3 and SENTINEL.startswith(t.upper()):
+            variants.append(i)
+    return exact, variants
 
 
 class LlamaGenerator(Generator):
@@ -171,7 +182,7 @@ class LlamaGenerator(Generator):
             verbose=False,
         )
         # Found once at load (about 1 s: the whole vocabulary is read), not by the first question.
-        self._sentinel_ids = sentinel_ids((i, self.llm.detokenize([i]).decode("utf-8", "ignore")) for i in range(self.llm.n_vocab()))
+        self._sentinel_ids, self._sentinel_variants = sentinel_ids((i, self.llm.detokenize([i]).decode("utf-8", "ignore")) for i in range(self.llm.n_vocab()))
         # States are kept on disk per model file, llama.cpp version and context shape.
         shape = f"{path.name}:{path.stat().st_size}:{llama_cpp.__version__}:{settings.llama_context}:{settings.llama_batch}"
         folder = settings.data_folder / "prepared" / hashlib.sha256(shape.encode()).hexdigest()[:16]
@@ -208,7 +219,7 @@ class LlamaGenerator(Generator):
     def _stream(self, prompt: Prompt) -> Iterator[str]:
         from llama_cpp import LogitsProcessorList
 
-        floor = DeclineFloor(self._sentinel_ids, prompt.decline_floor, prompt.observed)
+        floor = DeclineFloor(self._sentinel_ids, prompt.decline_floor, prompt.observed, self._sentinel_variants)
         for part in self._complete(
             prompt.messages,
             max_tokens=prompt.max_tokens,
