@@ -136,7 +136,7 @@ class DeclineFloor:
     "Not_FOUND"), so a model that only half-declines answers and the checks judge that
     answer."""
 
-    def __init__(self, ids: list[int], floor: float, observed: dict, variants: list[int] = ()):
+    def __init__(self, ids: list[int], floor: float, observed: dict, variants: Iterable[int] = ()):
         self.ids, self.floor, self.observed = ids, floor, observed
         self.blocked = [*ids, *variants]
 
