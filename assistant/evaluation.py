@@ -3,6 +3,7 @@ speed, over a JSONL answer set (see bench/data/essay_answers.jsonl)."""
 
 from __future__ import annotations
 
+import calendar
 import json
 import math
 import re
@@ -52,10 +53,26 @@ def _fold(text: str) -> str:
     return "".join(_ARTICLE.sub(" ", _MARK.sub(" ", text.lower().translate(_DASHES))).split())
 
 
+_ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
+
+
+def _spelled_dates(text: str) -> str:
+    """``text`` with each ISO date followed by the ways prose writes it: "2001-11-16" also
+    as "16 November 2001", "November 16, 2001" and "2001년 11월 16일"."""
+    def spelled(m: re.Match) -> str:
+        year, month, day = m.group(1), int(m.group(2)), int(m.group(3))
+        if not (1 <= month <= 12 and 1 <= day <= 31):
+            return m.group()
+        name = calendar.month_name[month]
+        return f"{m.group()} ({day} {name} {year}; {name} {day}, {year}; {year}년 {month}월 {day}일)"
+
+    return _ISO_DATE.sub(spelled, text)
+
+
 def facts_present(answer: str, facts: list[list[str]]) -> bool:
     """Every fact appears in the answer in one of its alternative forms (case, spacing,
-    punctuation and English articles ignored)."""
-    text = _fold(answer)
+    punctuation and English articles ignored; an ISO date read as prose writes it)."""
+    text = _fold(_spelled_dates(answer))
     return all(any(_fold(alt) in text for alt in alternatives) for alternatives in facts)
 
 
