@@ -251,6 +251,12 @@ def test_a_follow_up_reply_that_answers_the_earlier_question_again_is_off_target
     assert messages[1]["content"].endswith(f"Answer this question, not the earlier one. {prompt.INSIST['ko']}")
 
 
+def test_a_follow_ups_reply_in_another_form_of_its_words_is_not_the_earlier_answer():
+    earlier, q = "Tell me about the Quokka browser.", "When did it launch?"
+    assert not checks.restated("The Quokka browser launched in 2019. [1]", q, earlier)
+    assert checks.restated("The Quokka browser is a web browser. [1]", q, earlier) == "earlier"
+
+
 def test_a_wh_question_given_back_is_an_echo_but_a_choice_or_yes_no_answer_is_not():
     q = "Who are the founders of the Royal Library?"
     assert checks.restated("The founders of the Royal Library are [1].", q) == "echo"
@@ -286,6 +292,17 @@ def test_numbers_are_read_in_digits_words_month_names_and_units():
     assert support.states("파이썬 3.0은 2008년 12월에 나왔다", "2008") and not support.states("2018년", "2008")
     assert support.states("Google에서 발표한 모델", "Google") and not support.states("deep learning", "Ng")
     assert support.states("RNN이 쓰였다", "RNNs") and support.states("Lua기반의 Torch", "Lua-based")
+
+
+def test_words_and_place_names_are_compared_in_their_other_forms():
+    # Search terms fold only "-s", so "reaches" arrives as "reache".
+    assert support.word("reache") == support.word("reaches") == support.word("reached") == support.word("reach")
+    assert support.word("boxe") == support.word("box") and support.word("called") == support.word("call")
+    assert support.states("across the Mexican border", "Mexico") and support.states("a Japanese firm", "Japan")
+    assert support.states("German engineers", "Germany") and not support.states("a Koreana hotel", "Korea")
+    units = support.units([passage("The line extends south across the Canadian border into Quokka City.", 1)])
+    claim = support.claims("It reaches Quokka City, Canada. [1]", "Which city does the line reach across the border?", [0])[0]
+    assert support.support(claim, units, 0.5) == 0
 
 
 def test_native_korean_numbers_are_read_before_a_counter():

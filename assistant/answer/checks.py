@@ -9,12 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from ..text import analysis
 from ..text.language import written_in
 from ..text.lexicon import DECLINED, QUESTION_WORDS
 from ..types import Passage
 from . import citations, followup
-from .support import Claim, Unit, claims, lacking, supporting_unit, units
+from .support import Claim, Unit, claims, folded, lacking, supporting_unit, units
 
 EVIDENCE = "evidence"  # the pre-generation gate: no passage close enough to ask the model
 MODEL = "model"  # the model itself declined
@@ -30,10 +29,10 @@ def restated(reply: str, question: str, previous: str | None = None) -> str | No
     follow-up, words of the ``previous`` question it depends on; an answer to "A or B?"
     drops one of them, a yes/no question may be answered in its words); "earlier" when a
     follow-up's reply answers the ``previous`` question again (it uses nearly all of that
-    question's content words and none of those the follow-up adds). The reply is read into
-    words once for both."""
-    said, asked = set(analysis.terms(citations.strip_markers(reply))), set(analysis.terms(question))
-    before = set(analysis.terms(previous)) if previous else set()
+    question's content words and none of those the follow-up adds). Words are compared as
+    the support test folds them ("appeared" is "appear"); the reply is read once for both."""
+    said, asked = folded(citations.strip_markers(reply)), folded(question)
+    before = folded(previous) if previous else set()
     if QUESTION_WORDS.search(question) and said <= asked | before and len(asked - said) <= len(asked) // 5:
         return "echo"
     added = asked - before

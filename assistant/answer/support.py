@@ -89,12 +89,22 @@ def _fold(term: str) -> str:
 
 def states(text: str, term: str) -> bool:
     """Whether ``text`` has the name or number ``term``: a number in any of its forms, a
-    Hangul name as written, a Latin name as a whole word or folded (``_fold``)."""
+    Hangul name as written, a Latin name as a whole word, folded (``_fold``) or, for a
+    place, as its adjective (``_adjectives``)."""
     if term.isdigit():
         return term in numbers(text)
     if _HANGUL_NAME.fullmatch(term):
         return term in text
-    return analysis.mentions(text, term) or analysis.mentions(text, _fold(term))
+    return any(analysis.mentions(text, form) for form in (term, _fold(term), *_adjectives(term)))
+
+
+def _adjectives(name: str) -> tuple[str, ...]:
+    """The adjectives English makes of a place name ("Mexico": "Mexican", "Japan":
+    "Japanese", "Germany": "German"), which a passage may write instead of the name."""
+    if not re.fullmatch(r"[A-Z][a-z]{3,}", name):
+        return ()
+    stem = name[:-1] if name[-1] in "aeoy" else name
+    return tuple(stem + end for end in ("an", "ian", "ese")) + {"y": (stem,), "e": (name + "an",)}.get(name[-1], ())
 
 
 def names(text: str) -> set[str]:
@@ -122,8 +132,8 @@ class Unit:
 
     @cached_property
     def words(self) -> frozenset[str]:
-        """Its content words as claims' words are compared (``_word``), read once."""
-        return frozenset(_word(t) for t in analysis.terms(self.text))
+        """Its content words as claims' words are compared (``word``), read once."""
+        return frozenset(folded(self.text))
 
     @cached_property
     def dates(self) -> frozenset[tuple[str, str]]:
@@ -167,16 +177,16 @@ def claims(answer: str, asked: str, cited: list[int]) -> list[Claim]:
         if not text.strip(" .。"):
             continue
         new_names = {t for t in names(text) if not states(asked, t)}
-        words = {_word(w) for w in analysis.terms(text) if re.search(r"[^\W\d_]", w)} - {_word(w) for w in asked_terms}
+        words = {word(w) for w in analysis.terms(text) if re.search(r"[^\W\d_]", w)} - {word(w) for w in asked_terms}
         words = {w for w in words if len(w) > 1}  # a counter or a letter ("년", "s") says nothing
-        words -= {_word(w) for w in new_names} | _PROMPT_WORDS
+        words -= {word(w) for w in new_names} | _PROMPT_WORDS
         own = [n - 1 for n in citations.parse_markers(sentence)]
         dates = frozenset((n, unit) for n, unit in dated(text) if unit and n in new_names)
         out.append(Claim(text, detect_language(text), frozenset(new_names), frozenset(words), tuple(own or cited), dates))
     return out
 
 
-def _word(term: str) -> str:
+def word(term: str) -> str:
     """A content word as compared: lower case, without punctuation, an English "-ed",
     "-ing" or "-s" ending folded ("finished", "finishing" and "finish" are one word), a
     unit of measure spelled out ("km" is "kilometer") and spelled as in American English
@@ -184,10 +194,17 @@ def _word(term: str) -> str:
     w = re.sub(r"[^\w-]", "", term.lower())
     w = UNIT_WORDS.get(w, w)
     w = re.sub(r"(?<=[a-z]{2}[b-df-hj-np-tv-z])re(s?)$", r"er\1", w)
-    if re.fullmatch(r"[a-z-]{5,}", w):
-        w = re.sub(r"(?:ing|ed|es|s)$", "", w)
+    if re.fullmatch(r"[a-z-]{4,}", w):
+        w = re.sub(r"(?:ing|ed|es|s)$", "", w) if len(w) > 4 else w
+        # Search terms fold only "-s": "reaches" comes as "reache", "boxes" as "boxe".
+        w = re.sub(r"(?<=ch|sh|ss|[a-z][xz])e$", "", w)
         w = re.sub(r"([b-df-hj-np-tv-z])\1$", r"\1", w)  # "dropped" -> "dropp" -> "drop"
     return w
+
+
+def folded(text: str) -> set[str]:
+    """The content words of ``text``, each as ``word`` folds it."""
+    return {word(t) for t in analysis.terms(text)}
 
 
 def checkable(claim: Claim, unit: Unit) -> set[str]:
