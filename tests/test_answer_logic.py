@@ -292,6 +292,13 @@ def test_numbers_are_read_in_digits_words_month_names_and_units():
     assert support.states("파이썬 3.0은 2008년 12월에 나왔다", "2008") and not support.states("2018년", "2008")
     assert support.states("Google에서 발표한 모델", "Google") and not support.states("deep learning", "Ng")
     assert support.states("RNN이 쓰였다", "RNNs") and support.states("Lua기반의 Torch", "Lua-based")
+    # A decimal is a number too, with a unit's letter right after it.
+    assert support.states("높이 2.34m(7 피트)를 넘었다", "2.34") and not support.states("높이 2.43m를 넘었다", "2.34")
+    claim = support.claims("He cleared 2.34m on his fifth try. [1]", "On which try did he clear 2.34m?", [0])[0]
+    assert "2.34" not in claim.names
+    korean = support.units([passage("그는 높이 2.43m를 넘었다.", 1)])  # across languages, decimals are checked too
+    assert support.support(support.claims("He cleared 2.34 m. [1]", "How high did he clear?", [0])[0], korean, 0.5) is None
+    assert support.support(support.claims("He cleared 2.43 m. [1]", "How high did he clear?", [0])[0], korean, 0.5) == 0
 
 
 def test_words_and_place_names_are_compared_in_their_other_forms():

@@ -17,6 +17,7 @@ from . import citations
 from .prompt import SYSTEM
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_FIGURE = re.compile(r"\d+(?:\.\d+)?")  # a number as ``numbers`` writes it: "2.34", "1600000"
 _HANGUL_NAME = re.compile(r"[\uac00-\ud7a3]{2,}")
 # A number and the unit of a date that may follow it ("10월", "1774 년", "10여 년").
 _DATED = re.compile(rf"(?<![\d.,])(\d+)(?![\d.,])(?:\s*(?:{ABOUT}\s*)?([{DATE_UNITS}]))?")
@@ -91,7 +92,7 @@ def states(text: str, term: str) -> bool:
     """Whether ``text`` has the name or number ``term``: a number in any of its forms, a
     Hangul name as written, a Latin name as a whole word, folded (``_fold``) or, for a
     place, as its adjective (``_adjectives``)."""
-    if term.isdigit():
+    if _FIGURE.fullmatch(term):
         return term in numbers(text)
     if _HANGUL_NAME.fullmatch(term):
         return term in text
@@ -213,7 +214,7 @@ def checkable(claim: Claim, unit: Unit) -> set[str]:
     Hangul; an English answer romanizes a Korean name)."""
     if claim.language == unit.language:
         return set(claim.names)
-    return {t for t in claim.names if t.isdigit() or (unit.language == "en" and not _HANGUL_NAME.fullmatch(t))}
+    return {t for t in claim.names if _FIGURE.fullmatch(t) or (unit.language == "en" and not _HANGUL_NAME.fullmatch(t))}
 
 
 def missing_words(claim: Claim, unit: Unit) -> set[str]:
