@@ -105,7 +105,12 @@ def _adjectives(name: str) -> tuple[str, ...]:
     if not re.fullmatch(r"[A-Z][a-z]{3,}", name):
         return ()
     stem = name[:-1] if name[-1] in "aeoy" else name
-    return tuple(stem + end for end in ("an", "ian", "ese")) + {"y": (stem,), "e": (name + "an",)}.get(name[-1], ())
+    forms = [stem + end for end in ("an", "ian", "ese")]
+    if name.endswith("y"):
+        forms.append(stem)  # "German"
+    elif name.endswith("e"):
+        forms.append(name + "an")  # "European"
+    return tuple(forms)
 
 
 def names(text: str) -> set[str]:
@@ -189,9 +194,9 @@ def claims(answer: str, asked: str, cited: list[int]) -> list[Claim]:
 
 def word(term: str) -> str:
     """A content word as compared: lower case, without punctuation, an English "-ed",
-    "-ing" or "-s" ending folded ("finished", "finishing" and "finish" are one word), a
-    unit of measure spelled out ("km" is "kilometer") and spelled as in American English
-    ("kilometre" is "kilometer")."""
+    "-ing", "-es" or "-s" ending folded ("finished", "finishing", "finishes" and "finish"
+    are one word), a unit of measure spelled out ("km" is "kilometer") and spelled as in
+    American English ("kilometre" is "kilometer")."""
     w = re.sub(r"[^\w-]", "", term.lower())
     w = UNIT_WORDS.get(w, w)
     w = re.sub(r"(?<=[a-z]{2}[b-df-hj-np-tv-z])re(s?)$", r"er\1", w)
