@@ -322,8 +322,11 @@ def cmd_eval(args) -> int:
     def show(row) -> None:
         a = row.answer
         if args.json:
+            # An "unrelated" item: what the same question got in a new chat, to compare.
+            fresh = {} if row.fresh is None else {"as_fresh": row.as_fresh, "fresh": {
+                "answer": row.fresh.answer, "refusal_reason": row.fresh.refusal, "reply": row.fresh.reply}}
             print(json.dumps({"id": row.item.get("id"), "fact_ok": row.fact_ok, "citation_ok": row.citation_ok,
-                              "language_ok": row.language_ok, **a.to_dict()}, ensure_ascii=False), flush=True)
+                              "language_ok": row.language_ok, **a.to_dict(), **fresh}, ensure_ascii=False), flush=True)
         else:
             mark = {True: "ok ", False: "BAD", None: "-  "}
             print(f"{row.item.get('id', '?'):8s} fact {mark[row.fact_ok]} cite {mark[row.citation_ok]} "

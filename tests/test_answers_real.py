@@ -139,6 +139,9 @@ def test_cli_eval_indexes_a_corpus_asks_a_set_and_prints_figures_and_checks(tmp_
         {"id": "fact", "lang": "en", "question": "To which newsgroup was the first public release of Python posted?",
          "answerable": True, "facts": [["alt.sources"]], "gold": "posted to the alt.sources newsgroup"},
         {"id": "absent", "lang": "en", "question": "Which city hosted the first Python conference?", "answerable": False},
+        {"id": "after", "kind": "unrelated", "lang": "en", "question": "To which newsgroup was the first public release of Python posted?",
+         "answerable": True, "facts": [["alt.sources"]], "gold": "posted to the alt.sources newsgroup",
+         "before": "Which city hosted the first Python conference?"},
     ]
     answer_set = tmp_path / "set.jsonl"
     answer_set.write_text("".join(json.dumps(i) + "\n" for i in items), encoding="utf-8")
@@ -149,16 +152,20 @@ def test_cli_eval_indexes_a_corpus_asks_a_set_and_prints_figures_and_checks(tmp_
     )
     assert proc.returncode == 0, proc.stderr
     *rows, summary = [json.loads(line) for line in proc.stdout.splitlines()]
-    assert [r["id"] for r in rows] == ["fact", "absent"]
-    fact, absent = rows
+    assert [r["id"] for r in rows] == ["fact", "absent", "after"]
+    fact, absent, after = rows
+    # An unrelated question asked after another turn carries what a new chat got.
+    assert "fresh" not in fact and "fresh" not in absent and isinstance(after["as_fresh"], bool)
+    assert after["fresh"]["refusal_reason"] is None and "alt.sources" in after["fresh"]["answer"]
     assert fact["fact_ok"] and fact["citation_ok"] and fact["refusal_reason"] is None
     assert absent["fact_ok"] is None and (absent["refusal_reason"] in CHECK_NAMES) == absent["abstained"]
     m, spread = summary["metrics"], summary["intervals"]
-    assert m["fact_accuracy_en"] == 1.0 and m["refusal_rate_unanswerable_en"] == float(absent["abstained"])
+    assert m["fact_accuracy_en"] == (1 + bool(after["fact_ok"])) / 2 and m["refusal_rate_unanswerable_en"] == float(absent["abstained"])
+    assert m["unrelated_as_fresh"] == float(after["as_fresh"])
     low, high, n = spread["fact_accuracy_en"]
-    assert n == 1 and low < 1.0 and high == 1.0
+    assert n == 2 and low < 1.0 and high == 1.0
     assert [name for name, _, _ in summary["checks"]] == list(CHECK_NAMES)
-    assert sum(refused for _, refused, _ in summary["checks"]) == int(absent["abstained"])
+    assert sum(refused for _, refused, _ in summary["checks"]) == int(absent["abstained"]) + int(after["abstained"])
 
 
 @pytest.mark.parametrize("reply", ["[1]", "  [1][2] ", "NOT_FOUND"])
