@@ -222,6 +222,31 @@ def test_transformers_backend_loads_a_gguf_file_and_streams_an_answer(real_engin
     assert p is not None and 0.0 <= p <= 1.0
 
 
+def test_a_prompt_is_read_the_same_whatever_the_context_held(real_engine):
+    # llama.cpp gives a token other logits when it reads it alone or in a batch off a
+    # group of 4: a prompt asked right after itself (only its last token read again) or
+    # after another one sharing its rules used to open with other probabilities.
+    from assistant.answer.pipeline import CONFIRM, JUDGE
+
+    gen = real_engine.generator()
+    rules = {"role": "system", "content": "You answer questions using only the passages."}
+    asked = [rules, {"role": "user", "content": "Passages:\n[1] The Rhine flows from the Swiss Alps to the North Sea.\n\nQuestion: Into which sea does the Rhine flow?"}]
+    other = [rules, {"role": "user", "content": "Passages:\n[1] Warsaw is the capital of Poland.\n\nQuestion: What is the capital of Poland?"}]
+    judged = [{"role": "system", "content": JUDGE}, {"role": "user", "content": CONFIRM.format(text="Warsaw is the capital of Poland.", question="What is the capital of Poland?")}]
+
+    def opening(messages):
+        p = Prompt(messages, "", "en", max_tokens=8)
+        return "".join(gen.stream(p)), p.observed["decline"]
+
+    gen.llm.reset()
+    cold, cold_judged = opening(asked), gen.judge(judged)
+    again = opening(asked)
+    opening(other)
+    after_other, after_judged = opening(asked), gen.judge(judged)
+    assert cold == again == after_other
+    assert cold_judged == after_judged
+
+
 def test_a_prepared_opening_is_restored_and_the_answer_is_still_grounded(real_engine):
     from assistant.answer.prompt import openings
 

@@ -3,6 +3,7 @@
 import numpy as np
 from llama_cpp.llama import LlamaState
 
+from assistant.answer.generation import MIN_ROWS, reusable
 from assistant.answer.prepared import PreparedPrompts
 
 
@@ -40,7 +41,7 @@ def test_the_opening_with_the_longest_common_prefix_is_restored():
     # Nothing is restored when the context already holds as much of the prompt.
     assert restored(cache, [1, 2, 3, 9], held=[1, 2, 3, 8]) is None
     llm = FakeLlama()
-    cache.restore(llm, [1, 2, 3, 4])
+    assert cache.restore(llm, [1, 2, 3, 4]) == 4  # the tokens the loaded state holds
     assert llm.loaded.scores.shape == (1, 8)  # the logits are not kept
 
 
@@ -117,3 +118,13 @@ def test_a_held_state_that_read_an_opening_is_kept_without_reading_it_again():
     assert cache.keep([1, 2, 3]) and not cache.keep([1, 2, 5])
     cache.end_round()
     assert len(cache) == 1
+
+
+def test_a_prompt_is_reusable_but_for_a_short_last_batch():
+    # A last batch of fewer than MIN_ROWS tokens is read alone; a longer prompt's read
+    # from an empty context reads those positions within a larger batch.
+    assert reusable(300, 256) == 300
+    assert reusable(256 + MIN_ROWS - 1, 256) == 256
+    assert reusable(256 + MIN_ROWS, 256) == 256 + MIN_ROWS
+    assert reusable(MIN_ROWS - 1, 256) == 0
+    assert reusable(512, 256) == 512

@@ -37,6 +37,22 @@ log = logging.getLogger(__name__)
 # (1.05 gave a wrong date from the same paragraph on KorQuAD; 1.0 changed nothing else).
 NO_REPEAT_PENALTY = 1.0
 
+# llama.cpp's CPU kernels give a token slightly other logits (up to 0.6 here) when it is
+# read in a batch that starts off a multiple of 4 or holds fewer than 8 tokens, as when a
+# context that holds a prompt reads its last token again. A greedy reply could then change
+# with what was asked before (an unrelated question, or the same one). So every prompt is
+# read as into an empty context (``LlamaGenerator._read``); these two figures were
+# measured with the default model on x86 (tests/test_answers_real.py).
+ROW_GROUP, MIN_ROWS = 4, 8
+
+
+def reusable(n: int, batch: int) -> int:
+    """Of a prompt of ``n`` tokens read as ``LlamaGenerator._read`` reads it, how many
+    leading tokens another prompt may keep: all but a last batch of fewer than
+    ``MIN_ROWS``, which an empty context reads within a larger one for a longer prompt."""
+    last = (n - 1) // batch * batch
+    return last if n - last < MIN_ROWS else n
+
 
 # The letters a reply may begin with when it must be in a given language: Hangul, or a
 # Latin letter or digit (GBNF / regex character-class ranges).
@@ -184,9 +200,10 @@ class LlamaGenerator(Generator):
         # Found once at load (about 1 s: the whole vocabulary is read), not by the first question.
         self._sentinel_ids, self._sentinel_variants = sentinel_ids((i, self.llm.detokenize([i]).decode("utf-8", "ignore")) for i in range(self.llm.n_vocab()))
         # States are kept on disk per model file, llama.cpp version and context shape.
-        shape = f"{path.name}:{path.stat().st_size}:{llama_cpp.__version__}:{settings.llama_context}:{settings.llama_batch}"
+        shape = f"{path.name}:{path.stat().st_size}:{llama_cpp.__version__}:{settings.llama_context}:{settings.llama_batch}:{ROW_GROUP}:{MIN_ROWS}"
         folder = settings.data_folder / "prepared" / hashlib.sha256(shape.encode()).hexdigest()[:16]
         self.prepared = PreparedPrompts(settings.prepared_mb * 1024 * 1024, folder)
+        self._reusable = 0  # how much of what the context holds a prompt may keep (``reusable``)
 
     def prepare(self, openings: list[list[dict]], progress=None) -> int:
         """Read each opening and keep its llama.cpp state (``prepared``), one at a time
@@ -210,10 +227,34 @@ class LlamaGenerator(Generator):
             self.prepared.end_round()
         return len(self.prepared)
 
+    def _read(self, tokens: list[int]) -> None:
+        """Put ``tokens`` into the context with the logits reading them into an empty one
+        gives (``ROW_GROUP``): what the context holds of them is kept up to a multiple of
+        4, and the rest is read in batches that end where an empty context's end (at
+        multiples of n_batch), none of fewer than 8 tokens that an empty context reads
+        in a larger one."""
+        from llama_cpp import Llama
+
+        llm, size = self.llm, self.llm.n_batch
+        held = min(Llama.longest_token_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens), self._reusable)
+        start = max(0, min(held, len(tokens) - MIN_ROWS)) // ROW_GROUP * ROW_GROUP
+        boundary = -(-start // size) * size
+        if start < boundary < len(tokens):
+            start = min(start, boundary - MIN_ROWS)
+        llm.n_tokens = start
+        ends = [*range(boundary if boundary > start else start + size, len(tokens), size), len(tokens)]
+        for at, end in zip([start, *ends], ends):
+            llm.eval(tokens[at:end])
+        self._reusable = reusable(len(tokens), size)
+
     def _complete(self, messages: list[dict], **options):
         """``create_chat_completion``, streamed, from the prepared opening that covers most
-        of the prompt (``prepared``)."""
-        self.prepared.restore(self.llm, self.prompt_tokens(messages))
+        of the prompt (``prepared``); the prompt is read first (``_read``), so llama.cpp
+        finds it all in the context and samples at once."""
+        tokens = self.prompt_tokens(messages)
+        if loaded := self.prepared.restore(self.llm, tokens):
+            self._reusable = reusable(loaded, self.llm.n_batch)
+        self._read(tokens)
         return self.llm.create_chat_completion(messages=messages, temperature=0.0, top_k=1, stream=True, **options)
 
     def _stream(self, prompt: Prompt) -> Iterator[str]:
@@ -247,21 +288,16 @@ class LlamaGenerator(Generator):
         return len(self.prompt_tokens(prompt.messages))
 
     def judge(self, messages: list[dict]) -> float | None:
-        """Reads only what the context does not hold yet: asked right after a reply, that is
-        the reply and the question about it."""
-        from llama_cpp import Llama
-
         tokens = self.prompt_tokens(messages)
         with self._lock:
             # The context goes back to what it held, so the next question's prompt, which
             # opens with the same rules, is not read again from the start.
-            before = self.llm.save_state()
-            held = Llama.longest_token_prefix(self.llm._input_ids.tolist(), tokens)
-            self.llm.n_tokens = min(held, len(tokens) - 1)
-            self.llm.eval(tokens[self.llm.n_tokens :])
+            before, kept = self.llm.save_state(), self._reusable
+            self._read(tokens)
             logits = np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(self.llm.n_vocab(),))
             probs = probabilities(logits)
             self.llm.load_state(before)
+            self._reusable = kept
         top = np.argsort(-probs)[:20]
         return yes_share({self.llm.detokenize([int(i)]).decode("utf-8", "ignore"): float(probs[i]) for i in top})
 

@@ -8,8 +8,9 @@ sentence at most. With their states held, a prompt that opens with one is read o
 there on: the other passages and the question.
 
 Before a prompt is read, the state with the longest common prefix is restored when that
-covers more than what the context already holds; llama-cpp-python then reads only the
-tokens after the common prefix. The result is the same computation, not an approximation.
+covers more than what the context already holds; the prompt is then read from there on as
+an empty context would read it (``LlamaGenerator._read``). The result is the same
+computation, not an approximation.
 
 Given a folder, each state is also written there (one file per opening, replaced
 atomically) and the folder's states are held again when the next process starts, so a
@@ -78,9 +79,10 @@ class PreparedPrompts:
             self._round.add(key)
         return key is not None
 
-    def restore(self, llm: Llama, tokens: Sequence[int]) -> bool:
+    def restore(self, llm: Llama, tokens: Sequence[int]) -> int:
         """Load into ``llm`` the state sharing the longest prefix with ``tokens``, when it
-        shares more of them than what ``llm`` holds now."""
+        shares more of them than what ``llm`` holds now; the number of tokens it holds (0
+        when none was loaded)."""
         tokens = list(tokens)
         held = Llama.longest_token_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens)
         best, length = None, held
@@ -89,10 +91,10 @@ class PreparedPrompts:
             if n > length:
                 best, length = key, n
         if best is None:
-            return False
+            return 0
         llm.load_state(self._states[best])
         self.hits += 1
-        return True
+        return self._states[best].n_tokens
 
     def start_round(self) -> None:
         self._round = set()
