@@ -25,9 +25,9 @@ test2, test7 and test8 sampled, and 80 questions written for it as for test8.
 test10: a tenth test part, frozen 2026-12-07 before any run of its own, read once: test9's
 articles again, with dataset questions none of test, test2 and test7 to test9 sampled, and 80
 questions written for it as for test8.
-test11: an eleventh test part, frozen 2026-12-07 before any run of its own: test10's articles
-again, with dataset questions none of test, test2 and test7 to test10 sampled, and 80
-questions written for it as for test8.
+test11: an eleventh test part, frozen 2026-12-07 before any run of its own, read once:
+test10's articles again, with dataset questions none of test, test2 and test7 to test10
+sampled, and 80 questions written for it as for test8.
 tune2: a second tuning sample (2026-12-06, late night), not a test part: the tune part's
 articles asked again with dataset questions the tune part did not sample, and 48 questions
 written for it (written_tune2.jsonl). The tune part's own figures had grown above every
