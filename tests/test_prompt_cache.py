@@ -3,7 +3,7 @@
 import numpy as np
 from llama_cpp.llama import LlamaState
 
-from assistant.answer.generation import MIN_ROWS, reusable
+from assistant.answer.generation import MIN_ROWS, read_batches, reusable
 from assistant.answer.prepared import PreparedPrompts
 
 
@@ -128,3 +128,16 @@ def test_a_prompt_is_reusable_but_for_a_short_last_batch():
     assert reusable(256 + MIN_ROWS, 256) == 256 + MIN_ROWS
     assert reusable(MIN_ROWS - 1, 256) == 0
     assert reusable(512, 256) == 512
+
+
+def test_a_prompt_is_read_in_the_batches_an_empty_context_would_use():
+    assert read_batches(0, 318, 256) == [(0, 256), (256, 318)]
+    # What the context holds is kept up to a multiple of 4 ...
+    assert read_batches(97, 318, 256) == [(96, 256), (256, 318)]
+    # ... never into the last MIN_ROWS tokens (a prompt held in full is read from there) ...
+    assert read_batches(318, 318, 256) == [(308, 318)]
+    # ... nor leaving fewer than MIN_ROWS before a batch end that a longer batch would span.
+    assert read_batches(253, 260, 256) == [(256 - MIN_ROWS, 256), (256, 260)]
+    assert read_batches(511, 700, 256) == [(512 - MIN_ROWS, 512), (512, 700)]
+    assert read_batches(256, 600, 256) == [(256, 512), (512, 600)]
+    assert read_batches(3, 5, 256) == [(0, 5)]

@@ -46,6 +46,20 @@ NO_REPEAT_PENALTY = 1.0
 ROW_GROUP, MIN_ROWS = 4, 8
 
 
+def read_batches(held: int, n: int, batch: int) -> list[tuple[int, int]]:
+    """The batches (start, end) in which a prompt of ``n`` tokens is read when the context
+    holds its first ``held`` as an empty context's read would: from a multiple of
+    ``ROW_GROUP`` with at least ``MIN_ROWS`` tokens left, in batches that end where an
+    empty context's end (multiples of ``batch``), none of fewer than ``MIN_ROWS`` tokens
+    that such a read reads within a larger one."""
+    start = max(0, min(held, n - MIN_ROWS)) // ROW_GROUP * ROW_GROUP
+    boundary = (start // batch + 1) * batch
+    if start % batch and boundary < n:
+        start = min(start, boundary - MIN_ROWS)
+    ends = [*range(boundary, n, batch), n]
+    return list(zip([start, *ends], ends))
+
+
 def reusable(n: int, batch: int) -> int:
     """Of a prompt of ``n`` tokens read as ``LlamaGenerator._read`` reads it, how many
     leading tokens another prompt may keep: all but a last batch of fewer than
@@ -199,7 +213,8 @@ class LlamaGenerator(Generator):
         )
         # Found once at load (about 1 s: the whole vocabulary is read), not by the first question.
         self._sentinel_ids, self._sentinel_variants = sentinel_ids((i, self.llm.detokenize([i]).decode("utf-8", "ignore")) for i in range(self.llm.n_vocab()))
-        # States are kept on disk per model file, llama.cpp version and context shape.
+        # States are kept on disk per model file, llama.cpp version, context shape and the
+        # way a prompt is read (``read_batches``).
         shape = f"{path.name}:{path.stat().st_size}:{llama_cpp.__version__}:{settings.llama_context}:{settings.llama_batch}:{ROW_GROUP}:{MIN_ROWS}"
         folder = settings.data_folder / "prepared" / hashlib.sha256(shape.encode()).hexdigest()[:16]
         self.prepared = PreparedPrompts(settings.prepared_mb * 1024 * 1024, folder)
@@ -229,23 +244,16 @@ class LlamaGenerator(Generator):
 
     def _read(self, tokens: list[int]) -> None:
         """Put ``tokens`` into the context with the logits reading them into an empty one
-        gives (``ROW_GROUP``): what the context holds of them is kept up to a multiple of
-        4, and the rest is read in batches that end where an empty context's end (at
-        multiples of n_batch), none of fewer than 8 tokens that an empty context reads
-        in a larger one."""
+        gives (``ROW_GROUP``), keeping what it holds of them (``read_batches``)."""
         from llama_cpp import Llama
 
-        llm, size = self.llm, self.llm.n_batch
+        llm = self.llm
         held = min(Llama.longest_token_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens), self._reusable)
-        start = max(0, min(held, len(tokens) - MIN_ROWS)) // ROW_GROUP * ROW_GROUP
-        boundary = -(-start // size) * size
-        if start < boundary < len(tokens):
-            start = min(start, boundary - MIN_ROWS)
-        llm.n_tokens = start
-        ends = [*range(boundary if boundary > start else start + size, len(tokens), size), len(tokens)]
-        for at, end in zip([start, *ends], ends):
-            llm.eval(tokens[at:end])
-        self._reusable = reusable(len(tokens), size)
+        batches = read_batches(held, len(tokens), llm.n_batch)
+        llm.n_tokens = batches[0][0]
+        for start, end in batches:
+            llm.eval(tokens[start:end])
+        self._reusable = reusable(len(tokens), llm.n_batch)
 
     def _complete(self, messages: list[dict], **options):
         """``create_chat_completion``, streamed, from the prepared opening that covers most
