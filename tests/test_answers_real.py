@@ -230,9 +230,9 @@ def test_a_prompt_is_read_the_same_whatever_the_context_held(real_engine):
 
     gen = real_engine.generator()
     rules = {"role": "system", "content": "You answer questions using only the passages."}
-    asked = [rules, {"role": "user", "content": "Passages:\n[1] The Rhine flows from the Swiss Alps to the North Sea.\n\nQuestion: Into which sea does the Rhine flow?"}]
-    other = [rules, {"role": "user", "content": "Passages:\n[1] Warsaw is the capital of Poland.\n\nQuestion: What is the capital of Poland?"}]
-    judged = [{"role": "system", "content": JUDGE}, {"role": "user", "content": CONFIRM.format(text="Warsaw is the capital of Poland.", question="What is the capital of Poland?")}]
+    asked = [rules, {"role": "user", "content": "Passages:\n[1] The Danube flows from the Black Forest to the Black Sea.\n\nQuestion: Into which sea does the Danube flow?"}]
+    other = [rules, {"role": "user", "content": "Passages:\n[1] Lima is the capital of Peru.\n\nQuestion: What is the capital of Peru?"}]
+    judged = [{"role": "system", "content": JUDGE}, {"role": "user", "content": CONFIRM.format(text="Lima is the capital of Peru.", question="What is the capital of Peru?")}]
 
     def opening(messages):
         p = Prompt(messages, "", "en", max_tokens=8)
