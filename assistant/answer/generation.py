@@ -245,11 +245,10 @@ class LlamaGenerator(Generator):
     def _read(self, tokens: list[int]) -> None:
         """Put ``tokens`` into the context with the logits reading them into an empty one
         gives (``ROW_GROUP``), keeping what it holds of them (``read_batches``)."""
-        from llama_cpp import Llama
+        from .prepared import held
 
         llm = self.llm
-        held = min(Llama.longest_token_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens), self._reusable)
-        batches = read_batches(held, len(tokens), llm.n_batch)
+        batches = read_batches(min(held(llm, tokens), self._reusable), len(tokens), llm.n_batch)
         llm.n_tokens = batches[0][0]
         for start, end in batches:
             llm.eval(tokens[start:end])

@@ -31,6 +31,11 @@ from llama_cpp.llama import Llama, LlamaState
 log = logging.getLogger(__name__)
 
 
+def held(llm: Llama, tokens: Sequence[int]) -> int:
+    """How many leading tokens of ``tokens`` the context of ``llm`` holds."""
+    return Llama.longest_token_prefix(llm.input_ids[: llm.n_tokens].tolist(), list(tokens))
+
+
 class PreparedPrompts:
     """Prompt states, looked up by longest common prefix. A round (``start_round`` ...
     ``end_round``) keeps what it added and drops the rest (openings of passages that are
@@ -61,8 +66,8 @@ class PreparedPrompts:
         self._round.add(key)
         if key in self._states:  # held (read from the folder): the same computation
             return
-        # The logits are not needed: llama-cpp-python reads at least one token after a
-        # restore. Kept whole they are n_batch x vocabulary floats (155 MB) per state.
+        # The logits are not needed: at least MIN_ROWS tokens are read after a restore
+        # (``generation.read_batches``). Kept whole they are n_batch x vocabulary floats (155 MB) per state.
         self._states[key] = LlamaState(
             input_ids=state.input_ids, scores=state.scores[-1:].copy(), n_tokens=state.n_tokens,
             llama_state=state.llama_state, llama_state_size=state.llama_state_size, seed=state.seed,
@@ -84,8 +89,7 @@ class PreparedPrompts:
         shares more of them than what ``llm`` holds now; the number of tokens it holds (0
         when none was loaded)."""
         tokens = list(tokens)
-        held = Llama.longest_token_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens)
-        best, length = None, held
+        best, length = None, held(llm, tokens)
         for key in self._states:
             n = Llama.longest_token_prefix(key, tokens)
             if n > length:
