@@ -327,9 +327,9 @@ def test_units_of_measure_are_compared_spelled_out_and_in_american_spelling():
     claim = support.claims("The city is 260 kilometers (160 miles) from the sea. [1]", "How far is the city from the sea?", [0])[0]
     assert support.support(claim, units, 0.5) == 0
     assert support.support(support.claims("It is 260 km from the sea. [1]", "How far is it?", [0])[0], units, 0.5) == 0
-    # Another unit is still a word the sentence lacks (one word of rewording aside).
-    other = support.claims("The city is 260 meters (160 feet) from the sea. [1]", "How far is the city from the sea?", [0])[0]
-    assert support.support(other, units, 0.5) is None
+    # The conversion in brackets is not checked; the figure before it is.
+    other = support.claims("The city is 290 kilometers (160 miles) from the sea. [1]", "How far is the city from the sea?", [0])[0]
+    assert other.names == {"290"} and support.support(other, units, 0.5) is None
 
 
 def test_a_claim_needs_a_quoted_sentence_with_its_names_figures_and_most_of_its_words():
@@ -460,6 +460,23 @@ def test_across_languages_only_numbers_and_latin_names_are_checked():
     english = support.units([passage("The library was founded by Karl Berg in 1753.", 1)])
     assert support.support(support.claims("도서관은 칼 베르크가 세웠습니다. [1]", "누가 세웠나요?", [0])[0], english, 0.5) == 0
     assert support.support(support.claims("Anna Berg가 세웠습니다. [1]", "누가 세웠나요?", [0])[0], english, 0.5) is None
+
+
+def test_spelled_numbers_conversions_and_split_compounds_do_not_refuse_a_claim():
+    units = support.units([passage("왕립 도서관과 시립 도서관은 서울에 있다. 탑의 높이는 2.4 m이다.", 1)])
+    # "one of", "the two": ordinary English phrasing, not a count the passage must give.
+    both = support.claims("The two libraries are in Seoul. [1]", "Where are the libraries?", [0])[0]
+    assert "2" not in both.names and support.support(both, units, 0.5) == 0
+    assert "2" in support.numbers("the two libraries")  # a source's number words still state numbers
+    # A conversion in brackets restates the figure before it.
+    tower = support.claims("The tower is 2.4 metres (7 feet 10 inches) tall. [1]", "How tall is the tower?", [0])[0]
+    assert tower.names == {"2.4"} and support.support(tower, units, 0.5) == 0
+    assert support.support(support.claims("The tower is 3.1 metres tall. [1]", "How tall?", [0])[0], units, 0.5) is None
+    # A Hangul word the sentence writes inside a longer one is there, however Kiwi splits either.
+    compound = support.units([passage("그 해에 고속철도망계획이 발표되었다.", 1)])
+    claim = support.Claim("고속 철도망 계획이 발표되었다.", "ko", frozenset(), frozenset({"고속", "철도망", "계획", "발표"}), (0,))
+    assert support.missing_words(claim, compound[0]) == set()
+    assert support.missing_words(replace(claim, words=frozenset({"도로망"})), compound[0]) == {"도로망"}
 
 
 def fake_draft(reply: str, question: str = "왕립 도서관은 언제 문을 열었나요?", judge=None, confidence=0.0) -> checks.Draft:

@@ -19,6 +19,8 @@ from .prompt import SYSTEM
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _FIGURE = re.compile(r"\d+(?:\.\d+)?")  # a number as ``numbers`` writes it: "2.34", "1600000"
 _HANGUL_NAME = re.compile(r"[\uac00-\ud7a3]{2,}")
+# A figure's conversion to other units in brackets after it ("2.36 m (7 ft 9 in)").
+_CONVERSION = re.compile(r"(?<=\d)(\s*[^\W\d_]+\.?)\s*\(\s*\d[\d.,]*\s*[^\W\d_][^()]*\)")
 # A number and the unit of a date that may follow it ("10월", "1774 년", "10여 년").
 _DATED = re.compile(rf"(?<![\d.,])(\d+)(?![\d.,])(?:\s*(?:{ABOUT}\s*)?([{DATE_UNITS}]))?")
 # An English sentence's first word is capitalized whatever it is ("However", "Yes").
@@ -27,11 +29,11 @@ _OPENING_WORD = re.compile(r"(?:^|[.!?]\s+)([A-Z][a-z]+)\b")
 _PROMPT_WORDS = {t.lower() for t in analysis.key_terms(f"{SYSTEM} Passages Passage Question Answer Korean English")} | {"yes", "no"}
 
 
-def numbers(text: str) -> set[str]:
+def numbers(text: str, spelled: bool = True) -> set[str]:
     """The numbers ``text`` states: in digits (without thousands separators), as English
-    number words, native Korean ones ("두 가지") and month names, which a Korean answer
-    writes as numbers. A number with units is its value alone: "1.6 million" states
-    1600000, not 1.6. Leading zeros are dropped."""
+    number words (``spelled``), native Korean ones ("두 가지") and month names, which a
+    Korean answer writes as numbers. A number with units is its value alone: "1.6 million"
+    states 1600000, not 1.6. Leading zeros are dropped."""
     text = citations.strip_markers(text)
     runs = amounts.scaled(text)
     found = {amounts.plain(s.value) for s in runs}
@@ -40,7 +42,7 @@ def numbers(text: str) -> set[str]:
     found |= {re.sub(r"^0+(?=\d)", "", n.replace(",", "")) for n in _NUMBER.findall(rest)}
     found |= {str(n) for n in amounts.native(rest)}
     for word in re.findall(r"[A-Za-z]+", rest):
-        found.add(MONTHS.get(word) or NUMBER_WORDS.get(word.lower(), ""))
+        found.add(MONTHS.get(word) or (NUMBER_WORDS.get(word.lower(), "") if spelled else ""))
     return found - {""}
 
 
@@ -115,12 +117,15 @@ def _adjectives(name: str) -> tuple[str, ...]:
 
 def names(text: str) -> set[str]:
     """The names and figures of ``text``: numbers, Latin-script names (not the prompt's own
-    words, nor the capitalized word that opens an English sentence) and Hangul proper nouns."""
+    words, nor the capitalized word that opens an English sentence) and Hangul proper nouns.
+    An English number word is not a figure here: English spells small numbers in ordinary
+    phrasing ("one of the", "the two cities") that a passage need not count, above all a
+    Korean one; a source's number words still state numbers (``states``)."""
     plain = citations.strip_markers(text)
     openers = {m.group(1) for m in _OPENING_WORD.finditer(plain)} if detect_language(plain) == "en" else set()
     latin = {t for t in analysis.key_terms(plain) if not t.isdigit() and t not in openers and t.lower() not in _PROMPT_WORDS}
     hangul = {w for w in analysis.proper_nouns(plain) if _HANGUL_NAME.fullmatch(w)}
-    return numbers(plain) | latin | hangul
+    return numbers(plain, spelled=False) | latin | hangul
 
 
 @dataclass(frozen=True)
@@ -179,7 +184,8 @@ def claims(answer: str, asked: str, cited: list[int]) -> list[Claim]:
     out = []
     for s, e in analysis.sentences(answer):
         sentence = answer[s:e]
-        text = citations.strip_markers(sentence)
+        # A conversion restates the figure before it in units no passage need use.
+        text = _CONVERSION.sub(r"\1", citations.strip_markers(sentence))
         if not text.strip(" .。"):
             continue
         new_names = {t for t in names(text) if not states(asked, t)}
@@ -224,10 +230,11 @@ def checkable(claim: Claim, unit: Unit) -> set[str]:
 
 def missing_words(claim: Claim, unit: Unit) -> set[str]:
     """The claim's content words the unit does not have (none across languages, where
-    words cannot be compared)."""
+    words cannot be compared). A Hangul word the unit writes inside a longer one counts:
+    Kiwi may split a compound noun in one sentence and keep it whole in another."""
     if claim.language != unit.language or not claim.words:
         return set()
-    return claim.words - unit.words
+    return {w for w in claim.words - unit.words if not (_HANGUL_NAME.fullmatch(w) and w in unit.text)}
 
 
 def misdated(claim: Claim, unit: Unit) -> set[str]:
