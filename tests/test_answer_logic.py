@@ -472,6 +472,8 @@ def test_spelled_numbers_conversions_and_split_compounds_do_not_refuse_a_claim()
     tower = support.claims("The tower is 2.4 metres (7 feet 10 inches) tall. [1]", "How tall is the tower?", [0])[0]
     assert tower.names == {"2.4"} and support.support(tower, units, 0.5) == 0
     assert support.support(support.claims("The tower is 3.1 metres tall. [1]", "How tall?", [0])[0], units, 0.5) is None
+    # A bracket after anything but a unit of measure may state a fact of its own.
+    assert "2000000" in support.claims("In 1990 Dorval (2 million people) grew. [1]", "When?", [0])[0].names
     # A Hangul word the sentence writes inside a longer one is there, however Kiwi splits either.
     compound = support.units([passage("그 해에 고속철도망계획이 발표되었다.", 1)])
     claim = support.Claim("고속 철도망 계획이 발표되었다.", "ko", frozenset(), frozenset({"고속", "철도망", "계획", "발표"}), (0,))

@@ -19,8 +19,9 @@ from .prompt import SYSTEM
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _FIGURE = re.compile(r"\d+(?:\.\d+)?")  # a number as ``numbers`` writes it: "2.34", "1600000"
 _HANGUL_NAME = re.compile(r"[\uac00-\ud7a3]{2,}")
-# A figure's conversion to other units in brackets after it ("2.36 m (7 ft 9 in)").
-_CONVERSION = re.compile(r"(?<=\d)(\s*[^\W\d_]+\.?)\s*\(\s*\d[\d.,]*\s*[^\W\d_][^()]*\)")
+_MEASURES = set(UNIT_WORDS) | set(UNIT_WORDS.values())
+# A figure in a unit and a bracket after it that opens with a number ("2.4 m (7 ft 10 in)").
+_BRACKETED = re.compile(r"(?<=\d)((?:\s*[^\W\d_]+\.?){1,2})\s*\(\s*\d[\d.,]*\s*[^\W\d_][^()]*\)")
 # A number and the unit of a date that may follow it ("10월", "1774 년", "10여 년").
 _DATED = re.compile(rf"(?<![\d.,])(\d+)(?![\d.,])(?:\s*(?:{ABOUT}\s*)?([{DATE_UNITS}]))?")
 # An English sentence's first word is capitalized whatever it is ("However", "Yes").
@@ -176,6 +177,17 @@ class Claim:
     dates: frozenset[tuple[str, str]] = frozenset()  # its new numbers followed by a date unit (``dated``)
 
 
+def without_conversions(text: str) -> str:
+    """``text`` without the conversions in brackets after a measure ("2.4 metres (7 feet
+    10 inches)" is "2.4 metres"): a conversion restates the figure before it, in units no
+    passage need use; the figure itself is still checked. A bracket after anything other
+    than a unit of measure may state a fact of its own, and is kept."""
+    def kept(m: re.Match) -> str:
+        return m.group(1) if word(m.group(1).split()[-1].strip(".")) in _MEASURES else m.group()
+
+    return _BRACKETED.sub(kept, text)
+
+
 def claims(answer: str, asked: str, cited: list[int]) -> list[Claim]:
     """The sentences of ``answer`` with what each adds to ``asked`` (the question, and for
     a follow-up the question it depends on). A sentence without a marker cites what the
@@ -184,8 +196,7 @@ def claims(answer: str, asked: str, cited: list[int]) -> list[Claim]:
     out = []
     for s, e in analysis.sentences(answer):
         sentence = answer[s:e]
-        # A conversion restates the figure before it in units no passage need use.
-        text = _CONVERSION.sub(r"\1", citations.strip_markers(sentence))
+        text = without_conversions(citations.strip_markers(sentence))
         if not text.strip(" .。"):
             continue
         new_names = {t for t in names(text) if not states(asked, t)}
