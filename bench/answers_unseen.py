@@ -29,7 +29,7 @@ test11: an eleventh test part, frozen 2026-12-07 before any run of its own, read
 test10's articles again, with dataset questions none of test, test2 and test7 to test10
 sampled, and 80 questions written for it as for test8.
 test12: a twelfth test part, frozen 2026-12-07 (a new session) before any run of its own,
-to be read once: test11's articles again, with dataset questions none of test, test2 and
+read once: test11's articles again, with dataset questions none of test, test2 and
 test7 to test11 sampled, and 80 questions written for it as for test8.
 tune2: a second tuning sample (2026-12-06, late night), not a test part: the tune part's
 articles asked again with dataset questions the tune part did not sample, and 48 questions
