@@ -468,6 +468,9 @@ def test_spelled_numbers_conversions_and_split_compounds_do_not_refuse_a_claim()
     both = support.claims("The two libraries are in Seoul. [1]", "Where are the libraries?", [0])[0]
     assert "2" not in both.names and support.support(both, units, 0.5) == 0
     assert "2" in support.numbers("the two libraries")  # a source's number words still state numbers
+    # ... but a sentence that states it is preferred: it is the evidence the judge reads.
+    counted = support.units([passage("도서관은 서울에 있다. 도서관 두 곳이 서울에 있다.", 1)])
+    assert both.loose == {"2"} and support.supporting_unit(both, counted, 0.5).sentence.startswith("도서관 두 곳")
     # A conversion in brackets restates the figure before it.
     tower = support.claims("The tower is 2.4 metres (7 feet 10 inches) tall. [1]", "How tall is the tower?", [0])[0]
     assert tower.names == {"2.4"} and support.support(tower, units, 0.5) == 0

@@ -116,17 +116,15 @@ def _adjectives(name: str) -> tuple[str, ...]:
     return tuple(forms)
 
 
-def names(text: str) -> set[str]:
-    """The names and figures of ``text``: numbers, Latin-script names (not the prompt's own
-    words, nor the capitalized word that opens an English sentence) and Hangul proper nouns.
-    An English number word is not a figure here: English spells small numbers in ordinary
-    phrasing ("one of the", "the two cities") that a passage need not count, above all a
-    Korean one; a source's number words still state numbers (``states``)."""
+def names(text: str, spelled: bool = True) -> set[str]:
+    """The names and figures of ``text``: numbers (English number words only when
+    ``spelled``), Latin-script names (not the prompt's own words, nor the capitalized word
+    that opens an English sentence) and Hangul proper nouns."""
     plain = citations.strip_markers(text)
     openers = {m.group(1) for m in _OPENING_WORD.finditer(plain)} if detect_language(plain) == "en" else set()
     latin = {t for t in analysis.key_terms(plain) if not t.isdigit() and t not in openers and t.lower() not in _PROMPT_WORDS}
     hangul = {w for w in analysis.proper_nouns(plain) if _HANGUL_NAME.fullmatch(w)}
-    return numbers(plain, spelled=False) | latin | hangul
+    return numbers(plain, spelled) | latin | hangul
 
 
 @dataclass(frozen=True)
@@ -175,6 +173,10 @@ class Claim:
     words: frozenset[str]
     cited: tuple[int, ...]  # 0-based
     dates: frozenset[tuple[str, str]] = frozenset()  # its new numbers followed by a date unit (``dated``)
+    # Numbers it states that a supporting sentence need not: English number words, which
+    # English spells in ordinary phrasing ("one of the", "the two cities") that a passage,
+    # above all a Korean one, need not count, and a conversion's figures.
+    loose: frozenset[str] = frozenset()
 
 
 def without_conversions(text: str) -> str:
@@ -196,16 +198,18 @@ def claims(answer: str, asked: str, cited: list[int]) -> list[Claim]:
     out = []
     for s, e in analysis.sentences(answer):
         sentence = answer[s:e]
-        text = without_conversions(citations.strip_markers(sentence))
+        plain = citations.strip_markers(sentence)
+        text = without_conversions(plain)
         if not text.strip(" .。"):
             continue
-        new_names = {t for t in names(text) if not states(asked, t)}
+        new_names = {t for t in names(text, spelled=False) if not states(asked, t)}
+        loose = {t for t in numbers(plain) - new_names if not states(asked, t)}
         words = {word(w) for w in analysis.terms(text) if re.search(r"[^\W\d_]", w)} - {word(w) for w in asked_terms}
         words = {w for w in words if len(w) > 1}  # a counter or a letter ("년", "s") says nothing
         words -= {word(w) for w in new_names} | _PROMPT_WORDS
         own = [n - 1 for n in citations.parse_markers(sentence)]
         dates = frozenset((n, unit) for n, unit in dated(text) if unit and n in new_names)
-        out.append(Claim(text, detect_language(text), frozenset(new_names), frozenset(words), tuple(own or cited), dates))
+        out.append(Claim(text, detect_language(text), frozenset(new_names), frozenset(words), tuple(own or cited), dates, frozenset(loose)))
     return out
 
 
@@ -230,22 +234,26 @@ def folded(text: str) -> set[str]:
     return {word(t) for t in analysis.terms(text)}
 
 
-def checkable(claim: Claim, unit: Unit) -> set[str]:
-    """The names of ``claim`` that ``unit`` could spell: across languages only numbers and,
-    over an English passage, Latin names (a Korean answer keeps them or writes them in
-    Hangul; an English answer romanizes a Korean name)."""
+def checkable(claim: Claim, unit: Unit, loose: bool = False) -> set[str]:
+    """The names of ``claim`` (with ``loose``, its loose numbers too) that ``unit`` could
+    spell: across languages only numbers and, over an English passage, Latin names (a
+    Korean answer keeps them or writes them in Hangul; an English answer romanizes a
+    Korean name)."""
+    names = claim.names | claim.loose if loose else claim.names
     if claim.language == unit.language:
-        return set(claim.names)
-    return {t for t in claim.names if _FIGURE.fullmatch(t) or (unit.language == "en" and not _HANGUL_NAME.fullmatch(t))}
+        return set(names)
+    return {t for t in names if _FIGURE.fullmatch(t) or (unit.language == "en" and not _HANGUL_NAME.fullmatch(t))}
 
 
-def missing_words(claim: Claim, unit: Unit) -> set[str]:
+def missing_words(claim: Claim, unit: Unit, exact: bool = False) -> set[str]:
     """The claim's content words the unit does not have (none across languages, where
-    words cannot be compared). A Hangul word the unit writes inside a longer one counts:
-    Kiwi may split a compound noun in one sentence and keep it whole in another."""
+    words cannot be compared). Unless ``exact``, a Hangul word the unit writes inside a
+    longer one counts: Kiwi may split a compound noun in one sentence and keep it whole in
+    another."""
     if claim.language != unit.language or not claim.words:
         return set()
-    return {w for w in claim.words - unit.words if not (_HANGUL_NAME.fullmatch(w) and w in unit.text)}
+    missing = claim.words - unit.words
+    return missing if exact else {w for w in missing if not (_HANGUL_NAME.fullmatch(w) and w in unit.text)}
 
 
 def misdated(claim: Claim, unit: Unit) -> set[str]:
@@ -256,13 +264,14 @@ def misdated(claim: Claim, unit: Unit) -> set[str]:
     return {f"{n}{u}" for n, u in claim.dates if (after := {w for m, w in unit.dates if m == n}) and not after & {u, ""}}
 
 
-def supports(claim: Claim, unit: Unit, min_coverage: float) -> bool:
+def supports(claim: Claim, unit: Unit, min_coverage: float, strict: bool = False) -> bool:
     """Every checkable name of the claim is in the unit (a number with a date unit not
     only with another one), and at least ``min_coverage`` of its content words, one word
-    of rewording always allowed."""
-    if not all(states(unit.text, t) for t in checkable(claim, unit)) or misdated(claim, unit):
+    of rewording always allowed. ``strict``: its loose numbers too, and its words as
+    written (``missing_words`` exact)."""
+    if not all(states(unit.text, t) for t in checkable(claim, unit, strict)) or misdated(claim, unit):
         return False
-    return len(missing_words(claim, unit)) <= max(1, int((1 - min_coverage) * len(claim.words)))
+    return len(missing_words(claim, unit, strict)) <= max(1, int((1 - min_coverage) * len(claim.words)))
 
 
 def lacking(claim: Claim, all_units: list[Unit]) -> set[str]:
@@ -276,11 +285,13 @@ def lacking(claim: Claim, all_units: list[Unit]) -> set[str]:
 
 
 def supporting_unit(claim: Claim, all_units: list[Unit], min_coverage: float) -> Unit | None:
-    """The quoted sentence that supports ``claim``: in a cited passage first, else in
-    another quoted passage (the answer then cites it too); None when none does."""
+    """The quoted sentence that supports ``claim``: one that holds all it says (``supports``
+    strict) before one that holds only what must be checked, so the evidence the confirm
+    check reads is the fullest; in a cited passage first, else in another quoted passage
+    (the answer then cites it too); None when none does."""
     cited = [u for u in all_units if u.passage in claim.cited]
     others = [u for u in all_units if u.passage not in claim.cited]
-    return next((u for u in cited + others if supports(claim, u, min_coverage)), None)
+    return next((u for strict in (True, False) for u in cited + others if supports(claim, u, min_coverage, strict)), None)
 
 
 def support(claim: Claim, all_units: list[Unit], min_coverage: float) -> int | None:
