@@ -19,6 +19,7 @@ from .prompt import SYSTEM
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _FIGURE = re.compile(r"\d+(?:\.\d+)?")  # a number as ``numbers`` writes it: "2.34", "1600000"
 _HANGUL_NAME = re.compile(r"[\uac00-\ud7a3]{2,}")
+# Units of measure, abbreviated and spelled out: what a conversion in brackets follows.
 _MEASURES = set(UNIT_WORDS) | set(UNIT_WORDS.values())
 # A figure in a unit and a bracket after it that opens with a number ("2.4 m (7 ft 10 in)").
 _BRACKETED = re.compile(r"(?<=\d)((?:\s*[^\W\d_]+\.?){1,2})\s*\(\s*\d[\d.,]*\s*[^\W\d_][^()]*\)")
