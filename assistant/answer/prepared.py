@@ -67,7 +67,8 @@ class PreparedPrompts:
         if key in self._states:  # held (read from the folder): the same computation
             return
         # The logits are not needed: at least MIN_ROWS tokens are read after a restore
-        # (``generation.read_batches``). Kept whole they are n_batch x vocabulary floats (155 MB) per state.
+        # (``generation.read_batches``). Kept whole they are n_batch x vocabulary floats
+        # (155 MB) per state.
         self._states[key] = LlamaState(
             input_ids=state.input_ids, scores=state.scores[-1:].copy(), n_tokens=state.n_tokens,
             llama_state=state.llama_state, llama_state_size=state.llama_state_size, seed=state.seed,

@@ -270,9 +270,9 @@ def supports(claim: Claim, unit: Unit, min_coverage: float, strict: bool = False
     only with another one), and at least ``min_coverage`` of its content words, one word
     of rewording always allowed. ``strict``: its loose numbers too, and its words as
     written (``missing_words`` exact)."""
-    if not all(states(unit.text, t) for t in checkable(claim, unit, strict)) or misdated(claim, unit):
+    if not all(states(unit.text, t) for t in checkable(claim, unit, loose=strict)) or misdated(claim, unit):
         return False
-    return len(missing_words(claim, unit, strict)) <= max(1, int((1 - min_coverage) * len(claim.words)))
+    return len(missing_words(claim, unit, exact=strict)) <= max(1, int((1 - min_coverage) * len(claim.words)))
 
 
 def lacking(claim: Claim, all_units: list[Unit]) -> set[str]:
