@@ -31,6 +31,9 @@ sampled, and 80 questions written for it as for test8.
 test12: a twelfth test part, frozen 2026-12-07 (a new session) before any run of its own,
 read once: test11's articles again, with dataset questions none of test, test2 and
 test7 to test11 sampled, and 80 questions written for it as for test8.
+test13: a thirteenth test part, frozen 2026-12-07 (a fourth session) before any run of its
+own: test12's articles again, with dataset questions none of test, test2 and test7 to
+test12 sampled, and 80 questions written for it as for test8.
 tune2: a second tuning sample (2026-12-06, late night), not a test part: the tune part's
 articles asked again with dataset questions the tune part did not sample, and 48 questions
 written for it (written_tune2.jsonl). The tune part's own figures had grown above every
