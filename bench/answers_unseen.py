@@ -34,6 +34,10 @@ test7 to test11 sampled, and 80 questions written for it as for test8.
 test13: a thirteenth test part, frozen 2026-12-07 (a fourth session) before any run of its
 own: test12's articles again, with dataset questions none of test, test2 and test7 to
 test12 sampled, and 80 questions written for it as for test8.
+tune3 and test14: frozen 2026-12-07 (a fourth session) before any run of them, written
+questions only (split.json "written_only"): English questions about the Korean articles
+that the articles do not answer, 16 on the tune articles (tuning) and 32 on test13's
+(read once).
 tune2: a second tuning sample (2026-12-06, late night), not a test part: the tune part's
 articles asked again with dataset questions the tune part did not sample, and 48 questions
 written for it (written_tune2.jsonl). The tune part's own figures had grown above every
@@ -133,6 +137,7 @@ def build(part: str, work: Path) -> tuple[Path, Path] | None:
         return {name: split[name][p] for name in SOURCES}
 
     titles = titles_of(part)
+    written_only = set(split.get("written_only", []))  # parts that ask only their written questions
     # A part may have no articles of one source (test3 to test6 have no SQuAD ones): that file is not needed.
     missing = [str(p) for name, p in SOURCES.items() if titles[name] and not p.is_file()]
     if missing:
@@ -149,7 +154,7 @@ def build(part: str, work: Path) -> tuple[Path, Path] | None:
         asked: set[str] = set()
         for e in again.get(p, []):
             before = asked_before(e)
-            asked |= before | {i["question"] for i in dataset_items(split, chosen(titles_of(e)), before)}
+            asked |= before | {i["question"] for i in dataset_items(split, chosen(titles_of(e)), before) if e not in written_only}
         return frozenset(asked)
 
     corpus = work / "corpus"
@@ -158,7 +163,7 @@ def build(part: str, work: Path) -> tuple[Path, Path] | None:
     for articles in here.values():
         for article in articles:
             write_article(corpus, article)
-    items = dataset_items(split, here, asked_before(part))
+    items = [] if part in written_only else dataset_items(split, here, asked_before(part))
     written = UNSEEN / f"written_{part}.jsonl"
     items += [json.loads(line) for line in written.read_text(encoding="utf-8").splitlines() if line.strip()]
     answer_set = work / "set.jsonl"
