@@ -32,7 +32,7 @@ test12: a twelfth test part, frozen 2026-12-07 (a new session) before any run of
 read once: test11's articles again, with dataset questions none of test, test2 and
 test7 to test11 sampled, and 80 questions written for it as for test8.
 test13: a thirteenth test part, frozen 2026-12-07 (a fourth session) before any run of its
-own: test12's articles again, with dataset questions none of test, test2 and test7 to
+own, read once: test12's articles again, with dataset questions none of test, test2 and test7 to
 test12 sampled, and 80 questions written for it as for test8.
 tune3 and test14: frozen 2026-12-07 (a fourth session) before any run of them, written
 questions only (split.json "written_only"): English questions about the Korean articles
@@ -154,7 +154,9 @@ def build(part: str, work: Path) -> tuple[Path, Path] | None:
         asked: set[str] = set()
         for e in again.get(p, []):
             before = asked_before(e)
-            asked |= before | {i["question"] for i in dataset_items(split, chosen(titles_of(e)), before) if e not in written_only}
+            asked |= before
+            if e not in written_only:
+                asked |= {i["question"] for i in dataset_items(split, chosen(titles_of(e)), before)}
         return frozenset(asked)
 
     corpus = work / "corpus"
