@@ -40,7 +40,9 @@ def _check_written(split: dict, part: str) -> list[dict]:
     items = load_items(DATA / "unseen" / f"written_{part}.jsonl")
     assert len({i["id"] for i in items}) == len(items)
     assert all(i["article"] in _articles(split, part) for i in items)
-    assert all(i["lang"] == "ko" for i in items if i["kind"] == "false_premise")
+    korean = {t for titles in split["korquad"].values() for t in titles}
+    # A false premise is about a Korean article, asked in Korean or, across languages, in English.
+    assert all(i["article"] in korean and i["lang"] in ("ko", "en") for i in items if i["kind"] == "false_premise")
     assert all(i["answerable"] == (i["kind"] != "false_premise") for i in items)
     assert all(i.get("before") for i in items if i["kind"] in ("followup", "unrelated"))
     if (SHARED / "korquad_v1.0_dev_public.json").is_file():  # the articles themselves are in ../shared only
@@ -77,3 +79,4 @@ def test_a_part_asked_again_writes_a_false_premise_for_each_korean_article():
         korean = _articles(split, part) & {t for titles in split["korquad"].values() for t in titles}
         assert {i["article"] for i in items if i["kind"] == "false_premise"} == korean
     assert set(split["unread"]) <= set(split["again"]) | set(split["korquad"])
+    assert set(split.get("written_only", [])) <= set(split["again"])
