@@ -34,15 +34,19 @@ def _articles(split: dict, part: str) -> set[str]:
     return set(split["korquad"][part]) | set(split["squad"][part])
 
 
+def _korean(split: dict) -> set[str]:
+    """Every KorQuAD article title of the split."""
+    return {t for titles in split["korquad"].values() for t in titles}
+
+
 def _check_written(split: dict, part: str) -> list[dict]:
     """The part's written items are well formed, about its articles, and each answerable
     one's gold quote stands in its article (where ../shared holds the articles)."""
     items = load_items(DATA / "unseen" / f"written_{part}.jsonl")
     assert len({i["id"] for i in items}) == len(items)
     assert all(i["article"] in _articles(split, part) for i in items)
-    korean = {t for titles in split["korquad"].values() for t in titles}
     # A false premise is about a Korean article, asked in Korean or, across languages, in English.
-    assert all(i["article"] in korean and i["lang"] in ("ko", "en") for i in items if i["kind"] == "false_premise")
+    assert all(i["article"] in _korean(split) and i["lang"] in ("ko", "en") for i in items if i["kind"] == "false_premise")
     assert all(i["answerable"] == (i["kind"] != "false_premise") for i in items)
     assert all(i.get("before") for i in items if i["kind"] in ("followup", "unrelated"))
     if (SHARED / "korquad_v1.0_dev_public.json").is_file():  # the articles themselves are in ../shared only
@@ -78,7 +82,7 @@ def test_a_part_asked_again_writes_a_false_premise_for_each_korean_article():
         assert len(items) >= 16
         if part in split.get("written_only", []) and not any(i["kind"] == "false_premise" for i in items):
             continue  # a part of written questions of one other kind
-        korean = _articles(split, part) & {t for titles in split["korquad"].values() for t in titles}
+        korean = _articles(split, part) & _korean(split)
         assert {i["article"] for i in items if i["kind"] == "false_premise"} == korean
     assert set(split["unread"]) <= set(split["again"]) | set(split["korquad"])
     assert set(split.get("written_only", [])) <= set(split["again"])
