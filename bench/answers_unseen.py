@@ -32,8 +32,8 @@ test12: a twelfth test part, frozen 2026-12-07 (a new session) before any run of
 read once: test11's articles again, with dataset questions none of test, test2 and
 test7 to test11 sampled, and 80 questions written for it as for test8.
 test13: a thirteenth test part, frozen 2026-12-07 (a fourth session) before any run of its
-own, read once: test12's articles again, with dataset questions none of test, test2 and test7 to
-test12 sampled, and 80 questions written for it as for test8.
+own, read once: test12's articles again, with dataset questions none of test, test2 and
+test7 to test12 sampled, and 80 questions written for it as for test8.
 tune3 and test14: frozen 2026-12-07 (a fourth session) before any run of them, written
 questions only (split.json "written_only"): English questions about the Korean articles
 that the articles do not answer, 16 on the tune articles (tuning) and 32 on test13's

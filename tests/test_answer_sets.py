@@ -46,7 +46,8 @@ def _check_written(split: dict, part: str) -> list[dict]:
     assert len({i["id"] for i in items}) == len(items)
     assert all(i["article"] in _articles(split, part) for i in items)
     # A false premise is about a Korean article, asked in Korean or, across languages, in English.
-    assert all(i["article"] in _korean(split) and i["lang"] in ("ko", "en") for i in items if i["kind"] == "false_premise")
+    korean = _korean(split)
+    assert all(i["article"] in korean and i["lang"] in ("ko", "en") for i in items if i["kind"] == "false_premise")
     assert all(i["answerable"] == (i["kind"] != "false_premise") for i in items)
     assert all(i.get("before") for i in items if i["kind"] in ("followup", "unrelated"))
     if (SHARED / "korquad_v1.0_dev_public.json").is_file():  # the articles themselves are in ../shared only
