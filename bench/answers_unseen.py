@@ -40,6 +40,9 @@ that the articles do not answer, 16 on the tune articles (tuning) and 32 on test
 (read once).
 test15: frozen 2026-12-07 (a fourth session) before any run of it, written questions only:
 32 English questions about test13's Korean articles, over test13's 26 articles.
+test16: frozen 2026-12-07 (a fifth session) before any run of it, written questions only:
+24 follow-ups and 24 questions asked after another turn that do not depend on it (8 after a
+question about the same article), over test13's 26 articles.
 tune2: a second tuning sample (2026-12-06, late night), not a test part: the tune part's
 articles asked again with dataset questions the tune part did not sample, and 48 questions
 written for it (written_tune2.jsonl). The tune part's own figures had grown above every
