@@ -42,6 +42,9 @@ test15: frozen 2026-12-07 (a fourth session) before any run of it, written quest
 32 English questions about test13's Korean articles, over test13's 26 articles.
 test16: frozen 2026-12-07 (a fifth session) before any run of it, written questions only:
 24 follow-ups and 24 questions asked after another turn that do not depend on it (8 after a
+question about the same article), over test13's 26 articles. Read once on the day it was frozen.
+test17: frozen 2026-12-07 (a fifth session) before any run of it, written questions only:
+32 follow-ups and 8 questions asked after another turn that do not depend on it (4 after a
 question about the same article), over test13's 26 articles.
 tune2: a second tuning sample (2026-12-06, late night), not a test part: the tune part's
 articles asked again with dataset questions the tune part did not sample, and 48 questions
