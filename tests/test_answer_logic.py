@@ -77,6 +77,10 @@ def test_a_follow_up_also_carries_the_best_passage_for_its_own_words():
     q = followup.resolve("다음 판은 언제 나왔나요?", history, fake_search, margin=0.05)
     assert q.previous == "Quokka는 무엇인가요?" and q.own == own
     assert [p.chunk.paragraph for p in q.passages] == [2, 7]
+    # Its own words found another document: not quoted, the model answered from it.
+    elsewhere = passage("다음 판은 2021년에 나왔습니다.", 7, dense=0.4, doc="other")
+    q = followup.resolve("다음 판은 언제 나왔나요?", history, lambda query: [subject] if "Quokka" in query else [elsewhere], margin=0.05)
+    assert q.previous == "Quokka는 무엇인가요?" and q.own is None and [p.chunk.paragraph for p in q.passages] == [2]
 
 
 def test_a_follow_ups_passages_are_excerpted_around_the_sentence_its_own_words_match():

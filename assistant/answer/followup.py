@@ -23,7 +23,7 @@ class Query:
     passages: list[Passage]
     earlier_answer: str | None = None  # what was answered to ``previous``, when it was answered
     # A follow-up's best passage for its own words: the joined search finds the earlier
-    # subject first, and the new fact may stand in another passage.
+    # subject first, and the new fact may stand in another passage of its document.
     own: Passage | None = None
 
 
@@ -73,8 +73,9 @@ def previous_answer(history: list[dict] | None) -> str | None:
 def resolve(question: str, history: list[dict] | None, search: Search, margin: float, refusals: tuple[str, ...] = ()) -> Query:
     """The question alone, or joined with the previous user question when the joined search
     comes closer by more than ``margin`` (cosine); a follow-up also carries the earlier
-    answer, unless it was one of the ``refusals``, its own best passage (``own``), and each
-    passage marked at the sentence that best matches the question alone (``refocused``)."""
+    answer, unless it was one of the ``refusals``, its own best passage (``own``, when it is
+    in the document the joined search found first), and each passage marked at the sentence
+    that best matches the question alone (``refocused``)."""
     alone = search(question)
     previous = previous_question(history)
     if previous is None:
@@ -83,7 +84,9 @@ def resolve(question: str, history: list[dict] | None, search: Search, margin: f
     together = search(text)
     if gain(alone, together) > margin:
         answer = previous_answer(history)
-        own = alone[0] if alone else None
+        # Only from the earlier subject's document: found in another one, the question's
+        # own words matched text about something else, which the model then answered from.
+        own = alone[0] if alone and together and alone[0].chunk.doc_id == together[0].chunk.doc_id else None
         together = refocused(together, alone)
         if own is not None and not own.among(together):
             together = together + [own]
