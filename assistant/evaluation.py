@@ -53,17 +53,20 @@ def _fold(text: str) -> str:
     return "".join(_ARTICLE.sub(" ", _MARK.sub(" ", text.lower().translate(_DASHES))).split())
 
 
-_ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
+_ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})(?:-(\d{2}))?(?!\d)")
 
 
 def _spelled_dates(text: str) -> str:
     """``text`` with each ISO date followed by the ways prose writes it: "2001-11-16" also
-    as "16 November 2001", "November 16, 2001" and "2001년 11월 16일"."""
+    as "16 November 2001", "November 16, 2001" and "2001년 11월 16일"; a month, "2001-11",
+    as "November 2001" and "2001년 11월"."""
     def spelled(m: re.Match) -> str:
-        year, month, day = m.group(1), int(m.group(2)), int(m.group(3))
+        year, month, day = m.group(1), int(m.group(2)), int(m.group(3) or 1)
         if not (1 <= month <= 12 and 1 <= day <= 31):
-            return m.group()
+            return m.group()  # a range of years ("2013-14") or no date at all
         name = calendar.month_name[month]
+        if m.group(3) is None:
+            return f"{m.group()} ({name} {year}; {year}년 {month}월)"
         return f"{m.group()} ({day} {name} {year}; {name} {day}, {year}; {year}년 {month}월 {day}일)"
 
     return _ISO_DATE.sub(spelled, text)

@@ -284,6 +284,8 @@ def test_fact_matching_ignores_punctuation_and_articles_but_not_a_numbers_marks(
     assert not facts_present("Take vitamin B.", [["vitamin A"]])
     assert facts_present("It opened on 2001-03-09. [1]", [["9 March 2001"]]) and facts_present("2001-03-09", [["March 9, 2001"]])
     assert facts_present("2001-03-09", [["2001년 3월 9일"]]) and not facts_present("2001-03-09", [["19 March 2001"]])
+    assert facts_present("It began in 2001-03. [1]", [["March 2001"]]) and facts_present("2001-03", [["2001년 3월"]])
+    assert not facts_present("the 2001-13 seasons", [["January 2001"]]) and not facts_present("2001-03", [["May 2001"]])
 
 
 def test_numbers_are_read_in_digits_words_month_names_and_units():
