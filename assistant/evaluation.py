@@ -63,7 +63,7 @@ def _spelled_dates(text: str) -> str:
     def spelled(m: re.Match) -> str:
         year, month, day = m.group(1), int(m.group(2)), int(m.group(3) or 1)
         if not (1 <= month <= 12 and 1 <= day <= 31):
-            return m.group()  # a range of years ("2013-14") or no date at all
+            return m.group()  # no month: a range of years ("2013-14"), or not a date
         name = calendar.month_name[month]
         if m.group(3) is None:
             return f"{m.group()} ({name} {year}; {year}년 {month}월)"
