@@ -61,11 +61,11 @@ def _spelled_dates(text: str) -> str:
     as "16 November 2001", "November 16, 2001" and "2001년 11월 16일"; a month, "2001-11",
     as "November 2001" and "2001년 11월"."""
     def spelled(m: re.Match) -> str:
-        year, month, day = m.group(1), int(m.group(2)), int(m.group(3) or 1)
-        if not (1 <= month <= 12 and 1 <= day <= 31):
+        year, month, day = m.group(1), int(m.group(2)), m.group(3) and int(m.group(3))
+        if not (1 <= month <= 12 and (day is None or 1 <= day <= 31)):
             return m.group()  # no month: a range of years ("2013-14"), or not a date
         name = calendar.month_name[month]
-        if m.group(3) is None:
+        if day is None:  # a year and month
             return f"{m.group()} ({name} {year}; {year}년 {month}월)"
         return f"{m.group()} ({day} {name} {year}; {name} {day}, {year}; {year}년 {month}월 {day}일)"
 
