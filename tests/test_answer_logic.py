@@ -269,6 +269,13 @@ def test_a_wh_question_given_back_is_an_echo_but_a_choice_or_yes_no_answer_is_no
     assert not checks.restated("Yes, Quokka is written in Rust [1].", "Is Quokka written in Rust?")
 
 
+def test_a_korean_question_ending_in_a_noun_asks_what_it_is():
+    q = "왕립 도서관을 세운 사람은?"
+    assert checks.restated("왕립 도서관을 세운 사람은 [1]입니다.", q) == "echo"
+    assert not checks.restated("왕립 도서관을 세운 사람은 안나 베르크입니다. [1]", q)
+    assert not checks.restated("네, 왕립 도서관은 돌로 지었습니다. [1]", "왕립 도서관은 돌로 지었나요?")
+
+
 def test_fact_matching_needs_every_fact_in_some_form():
     assert facts_present("Mozilla released it in 2019.", [["Mozilla", "모질라"], ["2019"]])
     assert not facts_present("Mozilla released it.", [["Mozilla", "모질라"], ["2019"]])

@@ -5,7 +5,9 @@ REFUSAL = "문서에서 답을 찾을 수 없습니다."
 NAME = "Korean"
 
 DECLINED = r"찾을 수 없|언급되(?:어 있)?지 않|나와 있지 않|나와있지 않|정보가 없|알 수 없|명시되(?:어 있)?지 않"
-QUESTION_WORDS = r"무엇|뭐|누구|누가|언제|어디|어느|어떤|어떻게|얼마|몇|왜"
+# Also a question that ends in a noun and its topic particle ("…한 도시는?"), which asks what
+# that noun is; a yes/no question ends in a verb ("…인가요?").
+QUESTION_WORDS = r"무엇|뭐|누구|누가|언제|어디|어느|어떤|어떻게|얼마|몇|왜|[가-힣][은는]\s*[?？]\s*$"
 SOURCE_WORDS = r"지문|본문|단락|문단|발췌문|번호"  # "번호 [1]에 따르면": by its number
 MARKER_AS_SOURCE = r"{m}\s*(?:에서|에 따르면|에 의하면)"  # "[1]에서 설명됩니다"
 SOURCE_LEAD = rf"(?:(?:{SOURCE_WORDS})\s*(?:{{m}}\s*)*|{{m}}(?:\s*{{m}})*\s*)에\s*(?:따르면|의하면)\s*,?\s*"  # "지문에 따르면, …"
