@@ -46,7 +46,8 @@ question about the same article), over test13's 26 articles. Read once on the da
 test17: frozen 2026-12-07 (a fifth session) before any run of it, written questions only:
 32 follow-ups and 8 questions asked after another turn that do not depend on it (4 after a
 question about the same article), over test13's 26 articles. Read once after ef08202.
-test18: frozen 2026-12-07 (a fifth session) before any run of it, by test17's recipe.
+test18: frozen 2026-12-07 (a fifth session) before any run of it, by test17's recipe. Read once
+after e3da884 (a sixth session).
 test19: frozen 2026-12-07 (a sixth session) before any run of it, by test17's recipe.
 tune2: a second tuning sample (2026-12-06, late night), not a test part: the tune part's
 articles asked again with dataset questions the tune part did not sample, and 48 questions
