@@ -49,6 +49,7 @@ question about the same article), over test13's 26 articles. Read once after ef0
 test18: frozen 2026-12-07 (a fifth session) before any run of it, by test17's recipe. Read once
 after e3da884 (a sixth session).
 test19: frozen 2026-12-07 (a sixth session) before any run of it, by test17's recipe.
+test20: frozen 2026-12-07 (a sixth session) before any run of it, by test15's recipe.
 tune2: a second tuning sample (2026-12-06, late night), not a test part: the tune part's
 articles asked again with dataset questions the tune part did not sample, and 48 questions
 written for it (written_tune2.jsonl). The tune part's own figures had grown above every
