@@ -39,7 +39,8 @@ questions only (split.json "written_only"): English questions about the Korean a
 that the articles do not answer, 16 on the tune articles (tuning) and 32 on test13's
 (read once).
 test15: frozen 2026-12-07 (a fourth session) before any run of it, written questions only:
-32 English questions about test13's Korean articles, over test13's 26 articles.
+32 English questions about test13's Korean articles, over test13's 26 articles. Read once at
+80669f0 (a sixth session).
 test16: frozen 2026-12-07 (a fifth session) before any run of it, written questions only:
 24 follow-ups and 24 questions asked after another turn that do not depend on it (8 after a
 question about the same article), over test13's 26 articles. Read once on the day it was frozen.
