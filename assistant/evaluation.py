@@ -10,6 +10,7 @@ import re
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from .answer import CHECK_NAMES
@@ -92,7 +93,7 @@ class Scored:
     def kind(self) -> str:
         return self.item.get("kind", "")
 
-    @property
+    @cached_property
     def retrieved_answer(self) -> bool:
         """Every fact stands in the passages the search returned: the model could have read
         the answer, so a miss after that is the reader's."""

@@ -17,9 +17,16 @@ import numpy as np
 import pytest
 
 from assistant.answer.generation import Generator
+from assistant.types import Chunk, Passage
 
 ROOT = Path(__file__).resolve().parent.parent
 ESSAY = ROOT / "corpus" / "deep_learning_and_chatgpt.ko.txt"
+
+
+def passage(text: str, paragraph: int = 1, highlight=None, dense: float = 0.6, doc: str = "doc") -> Passage:
+    """A fake search result: ``text`` as paragraph ``paragraph`` of document ``doc``."""
+    chunk = Chunk(f"{doc}#p{paragraph}", doc, paragraph, 100, 100 + len(text), text, "Section")
+    return Passage(chunk, 1.0, dense, 1.0, highlight=highlight)
 
 
 class FakeEmbedder:

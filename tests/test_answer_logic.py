@@ -11,14 +11,9 @@ from assistant.config import Settings
 from assistant.evaluation import facts_present
 from assistant.text import numbers
 from assistant.text.language import other_script, written_in
-from assistant.types import Chunk, Passage
+from assistant.types import Passage
 
-from .conftest import FakeGenerator
-
-
-def passage(text: str, paragraph: int = 1, highlight=None, dense: float = 0.6, doc: str = "doc") -> Passage:
-    chunk = Chunk(f"{doc}#p{paragraph}", doc, paragraph, 100, 100 + len(text), text, "Section")
-    return Passage(chunk, 1.0, dense, 1.0, highlight=highlight)
+from .conftest import FakeGenerator, passage
 
 
 def test_markers_are_parsed_cleaned_and_invalid_ones_dropped():

@@ -2,15 +2,16 @@
 timings and the per-check table that ``assistant eval`` prints."""
 
 from assistant.evaluation import evaluate, wilson
-from assistant.types import Answer, Chunk, Passage
+from assistant.types import Answer
+
+from .conftest import passage
 
 
 def _fake_answer(question: str, text: str, language: str, refusal: str | None = None, ms: float = 0.0, found: str = "") -> Answer:
     """A fake answer; one the model wrote (``ms`` > 0) took ``ms`` to its first token and
     twice that in all; ``found``: the text of the one passage its fake search returned."""
     timings = {"first_token_ms": ms, "total_ms": 2 * ms}
-    retrieved = [Passage(Chunk("doc#p1", "doc", 1, 0, len(found), found, "doc"), 0.5)] if found else []
-    return Answer(question, text, language, refusal is not None, [], retrieved, timings, "fake", refusal=refusal, prompt_tokens=100 if ms else None)
+    return Answer(question, text, language, refusal is not None, [], [passage(found)] if found else [], timings, "fake", refusal=refusal, prompt_tokens=100 if ms else None)
 
 
 def test_wilson_intervals_hold_the_share_and_narrow_with_more_outcomes():
