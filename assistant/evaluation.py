@@ -99,6 +99,12 @@ class Scored:
         the answer, so a miss after that is the reader's."""
         return facts_present(" ".join(p.chunk.text for p in self.answer.retrieved), self.item.get("facts", []))
 
+    @cached_property
+    def quoted_answer(self) -> bool:
+        """Every fact stands in the excerpts the model read (``Answer.excerpts``): a miss
+        after that is the reading's, not the excerpt's."""
+        return facts_present(" ".join(self.answer.excerpts), self.item.get("facts", []))
+
     @property
     def as_fresh(self) -> bool | None:
         """For an "unrelated" item: answered (or refused) as in a new chat."""
@@ -128,9 +134,12 @@ class Report:
             out[f"refusal_rate_unanswerable_{lang}"] = [r.answer.abstained for r in unanswerable if r.item["lang"] == lang]
         out["refusal_rate_unanswerable"] = [r.answer.abstained for r in unanswerable]
         out["false_refusal_rate"] = [r.answer.abstained for r in answerable]
-        # Where right answers were lost: in the search, or in the reading of what it found.
+        # Where right answers were lost: in the search, in the excerpts cut from what it
+        # found, or in the reading of those excerpts.
         out["answer_retrieved"] = [r.retrieved_answer for r in answerable]
         out["fact_accuracy_when_retrieved"] = [r.fact_ok for r in answerable if r.retrieved_answer]
+        out["answer_quoted"] = [r.quoted_answer for r in answerable]
+        out["fact_accuracy_when_quoted"] = [r.fact_ok for r in answerable if r.quoted_answer]
         out["language_match"] = [r.language_ok for r in self.rows]
         out["citation_validity"] = [r.citation_ok for r in answerable if not r.answer.abstained]
         return {name: [bool(v) for v in values if v is not None] for name, values in out.items()}

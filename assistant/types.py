@@ -173,6 +173,7 @@ class Answer:
     closeness: float | None = None  # that closeness (``checks.Draft.closeness``), when the confirm check asked
     reply: str = ""  # the model's own reply, before verification and citation
     decline: float | None = None  # the probability the model gave declining (generation.DeclineFloor)
+    excerpts: list[str] = field(default_factory=list)  # what the model read of each quoted passage, [1] first
 
     def to_dict(self) -> dict:
         return {
@@ -194,4 +195,5 @@ class Answer:
             "closeness": None if self.closeness is None else round(self.closeness, 3),
             "reply": self.reply,
             "decline_probability": None if self.decline is None else round(self.decline, 3),
+            "excerpts": self.excerpts,
         }

@@ -456,6 +456,8 @@ def test_a_sentence_about_the_passages_is_not_read_as_a_claim():
     assert not answer.abstained and text == "The quokka weighs 3 kg. [1]"
     assert answer.reply == gen.replies[0]
     assert streamed[-1][0] == text  # shown as it streams, too
+    # The answer records the excerpts exactly as the model read them.
+    assert [f"[{n}] {x}" for n, x in enumerate(answer.excerpts, 1)] == [line for line in gen.prompts[0].messages[-1]["content"].splitlines() if line.startswith("[")]
 
 
 def test_across_languages_only_numbers_and_latin_names_are_checked():

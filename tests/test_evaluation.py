@@ -7,11 +7,13 @@ from assistant.types import Answer
 from .conftest import passage
 
 
-def _fake_answer(question: str, text: str, language: str, refusal: str | None = None, ms: float = 0.0, found: str = "") -> Answer:
+def _fake_answer(question: str, text: str, language: str, refusal: str | None = None, ms: float = 0.0, found: str = "", read: str = "") -> Answer:
     """A fake answer; one the model wrote (``ms`` > 0) took ``ms`` to its first token and
-    twice that in all; ``found``: the text of the one passage its fake search returned."""
+    twice that in all; ``found``: the text of the one passage its fake search returned,
+    ``read``: the excerpt of it the model read."""
     timings = {"first_token_ms": ms, "total_ms": 2 * ms}
-    return Answer(question, text, language, refusal is not None, [], [passage(found)] if found else [], timings, "fake", refusal=refusal, prompt_tokens=100 if ms else None)
+    return Answer(question, text, language, refusal is not None, [], [passage(found)] if found else [], timings, "fake",
+                  refusal=refusal, prompt_tokens=100 if ms else None, excerpts=[read] if read else [])
 
 
 def test_wilson_intervals_hold_the_share_and_narrow_with_more_outcomes():
@@ -52,7 +54,7 @@ def test_a_report_counts_each_figure_its_interval_and_the_checks_that_refused():
     assert table["confirm"] == (1, 1) and table["evidence"] == (1, 0) and table["support"] == (0, 0)
 
 
-def test_a_report_tells_answers_the_search_missed_from_answers_the_reader_missed():
+def test_a_report_tells_answers_the_search_or_the_excerpt_missed_from_answers_the_reader_missed():
     items = [
         {"id": "a", "lang": "en", "question": "q-a", "answerable": True, "facts": [["1991"]]},
         {"id": "b", "lang": "en", "question": "q-b", "answerable": True, "facts": [["1991"]]},
@@ -60,12 +62,14 @@ def test_a_report_tells_answers_the_search_missed_from_answers_the_reader_missed
         {"id": "d", "lang": "en", "question": "q-d", "answerable": False},
     ]
     replies = {
-        "q-a": ("It was posted in 1991. [1]", "en", None, 1000, "The post went up in 1991."),
-        "q-b": ("It was posted in 1990. [1]", "en", None, 1000, "The post went up in 1991."),
-        "q-c": ("1394년 서울입니다. [1]", "ko", None, 1000, "그해 서울로 옮겼다."),
-        "q-d": ("It was held in Paris. [1]", "en", None, 1000, "It was held in Paris."),
+        "q-a": ("It was posted in 1991. [1]", "en", None, 1000, "Years later. The post went up in 1991.", "The post went up in 1991."),
+        "q-b": ("It was posted in 1990. [1]", "en", None, 1000, "Years later. The post went up in 1991.", "Years later. The post …"),
+        "q-c": ("1394년 서울입니다. [1]", "ko", None, 1000, "그해 서울로 옮겼다.", "그해 서울로 옮겼다."),
+        "q-d": ("It was held in Paris. [1]", "en", None, 1000, "It was held in Paris.", "It was held in Paris."),
     }
     m = evaluate(items, lambda q, history: _fake_answer(q, *replies[q]), corpus_dir=None).metrics()
     # a and b had their answer found; c's reply is right but only half its facts were
     # found, so it is counted neither as found nor among the answers read.
     assert (m["answer_retrieved"], m["fact_accuracy_when_retrieved"]) == (0.667, 0.5)
+    # b's excerpt left its fact out: of the answers in front of the model, all were read right.
+    assert (m["answer_quoted"], m["fact_accuracy_when_quoted"]) == (0.333, 1.0)

@@ -98,6 +98,9 @@ class Pipeline:
         if stop is not None and stop.is_set():
             return  # what was shown is the answer; the caller marks it stopped, unverified
         tokens = dict(prompt_tokens=gen.count_tokens(first), completion_tokens=pieces, decline=first.observed.get("decline"))
+        # What the model reads of each passage, as the prompt quotes it: an answer lost
+        # with its fact in here was lost in the reading (``evaluation.Scored``).
+        read = prompt.quoted_texts(quoted, self.settings.excerpt_budget, language)
 
         def judge(text: str, asked: str) -> float | None:
             t0 = time.perf_counter()
@@ -114,14 +117,14 @@ class Pipeline:
         weighed = dict(confidence=draft.confidence, closeness=None if draft.confidence is None else draft.closeness)
         if verdict.refused:
             detail = "; ".join(f"{f.check}: {f.detail}" if f.detail else f.check for f in verdict.findings)
-            yield REFUSAL[language], finish(REFUSAL[language], [], gen.model, verdict.reason, refusal_detail=detail, reply=raw, **weighed, **tokens)
+            yield REFUSAL[language], finish(REFUSAL[language], [], gen.model, verdict.reason, refusal_detail=detail, reply=raw, excerpts=read, **weighed, **tokens)
             return
         # A claim supported only by a passage the reply does not cite is cited there too.
         text = said
         for n in sorted({p for p in draft.supporting if p is not None} - set(draft.cited)):
             text = citations.append_marker(text, n + 1)
         text, cites = citations.attach(text, quoted)
-        yield text, finish(text, cites, gen.model, reply=raw, **weighed, **tokens)
+        yield text, finish(text, cites, gen.model, reply=raw, excerpts=read, **weighed, **tokens)
 
 
 def _reply(gen: Generator, p: Prompt, stop, timings: dict, started: float):
