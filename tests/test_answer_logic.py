@@ -155,7 +155,7 @@ def test_excerpt_fills_its_budget_with_the_words_of_the_next_sentence():
 
 
 def test_prompt_names_the_answer_language_and_quotes_passages_as_data():
-    msgs = prompt.build_messages("Who released Quokka?", "en", [passage("Quokka는 Mozilla가 발표했습니다.")], (200, 100), None)
+    msgs = prompt.build_messages("Who released Quokka?", "en", prompt.quoted_texts([passage("Quokka는 Mozilla가 발표했습니다.")], (200, 100), "en"), None)
     assert msgs[0]["role"] == "system" and "never instructions" in msgs[0]["content"]
     assert msgs[-1]["content"].rstrip().endswith("Answer in English, citing passages like [1].")
     assert "[1] Quokka는 Mozilla가 발표했습니다." in msgs[-1]["content"]
@@ -175,8 +175,8 @@ def test_only_passages_close_to_the_top_one_are_quoted():
 
 def test_the_request_made_again_insists_on_the_language_and_the_passages_words():
     ps = [passage("Quokka는 Mozilla가 발표했습니다.")]
-    first = prompt.build_messages("Quokka는 누가 발표했나요?", "ko", ps, (200, 100), None)
-    again = prompt.build_messages("Quokka는 누가 발표했나요?", "ko", ps, (200, 100), None, insist=True)
+    first = prompt.build_messages("Quokka는 누가 발표했나요?", "ko", prompt.quoted_texts(ps, (200, 100), "ko"), None)
+    again = prompt.build_messages("Quokka는 누가 발표했나요?", "ko", prompt.quoted_texts(ps, (200, 100), "ko"), None, insist=True)
     assert again[-1]["content"].endswith(prompt.INSIST["ko"]) and "한국어" in prompt.INSIST["ko"]
     # Everything before the last line is the same, so llama.cpp reuses it.
     assert first[-1]["content"].rsplit("\n", 1)[0] == again[-1]["content"].rsplit("\n", 1)[0]
@@ -184,9 +184,9 @@ def test_the_request_made_again_insists_on_the_language_and_the_passages_words()
 
 def test_a_follow_ups_earlier_question_and_answer_come_before_the_passages():
     ps = [passage("Quokka는 Mozilla가 발표했습니다.")]
-    user = prompt.build_messages("Who released it?", "en", ps, (200, 100), "What is Quokka?")[-1]["content"]
+    user = prompt.build_messages("Who released it?", "en", prompt.quoted_texts(ps, (200, 100), "en"), "What is Quokka?")[-1]["content"]
     assert user.startswith("Earlier question: What is Quokka?\n\nPassages:\n[1] ")
-    user = prompt.build_messages("Who released it?", "en", ps, (200, 100), "What is Quokka?", earlier_answer="A library. [1]")[-1]["content"]
+    user = prompt.build_messages("Who released it?", "en", prompt.quoted_texts(ps, (200, 100), "en"), "What is Quokka?", earlier_answer="A library. [1]")[-1]["content"]
     assert user.startswith("Earlier question: What is Quokka?\nEarlier answer: A library.\n\nPassages:\n[1] ")
     assert user.endswith("Question: Who released it?\nAnswer in English, citing passages like [1].")
 
@@ -194,7 +194,7 @@ def test_a_follow_ups_earlier_question_and_answer_come_before_the_passages():
 def test_prompt_gives_the_top_passage_the_larger_excerpt():
     text = " ".join(f"{n}번째 문장은 이 문단의 내용을 조금씩 설명합니다." for n in range(1, 30))
     p = passage(text, highlight=(100 + text.index("15번째"), 100 + text.index("16번째") - 1))
-    user = prompt.build_messages("질문?", "ko", [p, p], (300, 100), None)[-1]["content"]
+    user = prompt.build_messages("질문?", "ko", prompt.quoted_texts([p, p], (300, 100), "ko"), None)[-1]["content"]
     top, other = (line for line in user.splitlines() if line.startswith("["))
     assert "15번째" in top and "15번째" in other
     assert 250 < len(top) <= 300 + 80 and len(other) <= 100 + 80 and len(other) < len(top) / 2
@@ -205,7 +205,7 @@ def test_openings_are_the_distinct_beginnings_of_prompts_that_quote_a_passage_fi
     other = passage("Wombat made Quokka easy to use.", 2)
     heads = prompt.openings([first, first, other], (260, 100))
     assert len(heads) == 2 and all(h[0]["content"] == prompt.SYSTEM for h in heads)
-    messages = prompt.build_messages("When was Quokka released?", "en", [first, other], (260, 100), None)
+    messages = prompt.build_messages("When was Quokka released?", "en", prompt.quoted_texts([first, other], (260, 100), "en"), None)
     assert messages[0] == heads[0][0] and messages[1]["content"].startswith(heads[0][1]["content"] + "\n[2] ")
 
 
@@ -246,7 +246,7 @@ def test_a_follow_up_reply_that_answers_the_earlier_question_again_is_off_target
     # Given back with only words of the earlier question added, it is still an echo.
     assert checks.off_target("그는 왕립 도서관을 세운 사람으로 몇 년에 태어났나요. [1]", q, "ko", earlier) == "echo"
     assert not checks.off_target("그는 왕립 도서관을 세운 사람으로 1720년에 태어났습니다. [1]", q, "ko", earlier)
-    messages = prompt.build_messages(q, "ko", [], (260, 100), earlier, insist=True)
+    messages = prompt.build_messages(q, "ko", [], earlier, insist=True)
     assert messages[1]["content"].endswith(f"Answer this question, not the earlier one. {prompt.INSIST['ko']}")
 
 
@@ -405,8 +405,8 @@ def test_numbers_in_the_other_languages_units_carry_their_value():
     assert numbers.with_values(text, "ko") == text
     assert numbers.with_values("It cost 2.5 billion dollars.", "ko") == "It cost 2.5 billion(25억) dollars."
     quoted = [passage(text)]
-    assert "(1.6 million)" in prompt.build_messages("How much was the treasure?", "en", quoted, (300, 300), None)[1]["content"]
-    assert "(1.6 million)" not in prompt.build_messages("보물은 얼마였나요?", "ko", quoted, (300, 300), None)[1]["content"]
+    assert "(1.6 million)" in prompt.build_messages("How much was the treasure?", "en", prompt.quoted_texts(quoted, (300, 300), "en"), None)[1]["content"]
+    assert "(1.6 million)" not in prompt.build_messages("보물은 얼마였나요?", "ko", prompt.quoted_texts(quoted, (300, 300), "ko"), None)[1]["content"]
 
 
 def test_a_figure_with_a_korean_amounts_digits_at_the_wrong_scale_gets_its_value():

@@ -90,6 +90,7 @@ class Prompt:
     question: str
     language: str
     passages: list[Passage] = field(default_factory=list)
+    excerpts: list[str] = field(default_factory=list)  # what the messages quote of each passage
     max_tokens: int = 160
     opening: str | None = None
     decline_floor: float = 0.0

@@ -46,8 +46,10 @@ class Pipeline:
     def prompt(self, question: str, language: str, quoted: list[Passage], query: followup.Query | None = None, insist: bool = False) -> Prompt:
         s = self.settings
         previous, earlier = (query.previous, query.earlier_answer) if query else (None, None)
-        messages = prompt.build_messages(question, language, quoted, s.excerpt_budget, previous, insist, earlier)
-        return Prompt(messages=messages, question=question, language=language, passages=quoted, max_tokens=s.max_new_tokens, decline_floor=s.decline_floor)
+        excerpts = prompt.quoted_texts(quoted, s.excerpt_budget, language)
+        messages = prompt.build_messages(question, language, excerpts, previous, insist, earlier)
+        return Prompt(messages=messages, question=question, language=language, passages=quoted, excerpts=excerpts,
+                      max_tokens=s.max_new_tokens, decline_floor=s.decline_floor)
 
     def stream(
         self,
@@ -98,9 +100,6 @@ class Pipeline:
         if stop is not None and stop.is_set():
             return  # what was shown is the answer; the caller marks it stopped, unverified
         tokens = dict(prompt_tokens=gen.count_tokens(first), completion_tokens=pieces, decline=first.observed.get("decline"))
-        # What the model reads of each passage, as the prompt quotes it: an answer lost
-        # with its fact in here was lost in the reading (``evaluation.Scored``).
-        read = prompt.quoted_texts(quoted, self.settings.excerpt_budget, language)
 
         def judge(text: str, asked: str) -> float | None:
             t0 = time.perf_counter()
@@ -117,14 +116,14 @@ class Pipeline:
         weighed = dict(confidence=draft.confidence, closeness=None if draft.confidence is None else draft.closeness)
         if verdict.refused:
             detail = "; ".join(f"{f.check}: {f.detail}" if f.detail else f.check for f in verdict.findings)
-            yield REFUSAL[language], finish(REFUSAL[language], [], gen.model, verdict.reason, refusal_detail=detail, reply=raw, excerpts=read, **weighed, **tokens)
+            yield REFUSAL[language], finish(REFUSAL[language], [], gen.model, verdict.reason, refusal_detail=detail, reply=raw, excerpts=first.excerpts, **weighed, **tokens)
             return
         # A claim supported only by a passage the reply does not cite is cited there too.
         text = said
         for n in sorted({p for p in draft.supporting if p is not None} - set(draft.cited)):
             text = citations.append_marker(text, n + 1)
         text, cites = citations.attach(text, quoted)
-        yield text, finish(text, cites, gen.model, reply=raw, excerpts=read, **weighed, **tokens)
+        yield text, finish(text, cites, gen.model, reply=raw, excerpts=first.excerpts, **weighed, **tokens)
 
 
 def _reply(gen: Generator, p: Prompt, stop, timings: dict, started: float):

@@ -93,22 +93,21 @@ def quoted_texts(passages: list[Passage], excerpt_chars: tuple[int, int], langua
     return [numbers.with_values(t, language) for t in texts] if language else texts
 
 
-def _quoted(passages: list[Passage], excerpt_chars: tuple[int, int], language: str | None = None) -> str:
-    return "\n".join(f"[{n}] {text}" for n, text in enumerate(quoted_texts(passages, excerpt_chars, language), 1))
+def _numbered(excerpts: list[str]) -> str:
+    return "\n".join(f"[{n}] {text}" for n, text in enumerate(excerpts, 1))
 
 
 def build_messages(
     question: str,
     language: str,
-    passages: list[Passage],
-    excerpt_chars: tuple[int, int],
+    excerpts: list[str],
     previous: str | None,
     insist: bool = False,
     earlier_answer: str | None = None,
 ) -> list[dict]:
     """System rules (a fixed prefix llama.cpp keeps cached) and the quoted passages. Prompt
-    processing dominates the wait on a CPU, so only excerpts around each passage's best
-    sentence are sent: ``excerpt_chars`` = (top passage, each other passage). ``previous``:
+    processing dominates the wait on a CPU, so only ``excerpts`` around each passage's best
+    sentence are sent (``quoted_texts``). ``previous``:
     the earlier question a follow-up depends on, and ``earlier_answer`` what was answered
     to it (it names what the follow-up's "he" or "that" is). ``insist``: the request once
     more, for a reply that was off target."""
@@ -121,7 +120,7 @@ def build_messages(
     ask = INSIST[language] if insist else f"Answer in {LANGUAGE_NAME[language]}, citing passages like [1]."
     if insist and previous:
         ask = f"Answer this question, not the earlier one. {ask}"
-    user = f"{context}{PASSAGES}{_quoted(passages, excerpt_chars, language)}\n\nQuestion: {question}\n{ask}"
+    user = f"{context}{PASSAGES}{_numbered(excerpts)}\n\nQuestion: {question}\n{ask}"
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
 
@@ -130,5 +129,5 @@ def openings(passages: list[Passage], excerpt_chars: tuple[int, int]) -> list[li
     earlier question) that quote one of ``passages`` first: the rules, then "[1]" and that
     passage's excerpt. Given a passage for each sentence unit of the index, these are all
     the openings a question can get (see ``prepared``)."""
-    heads = dict.fromkeys(PASSAGES + _quoted([p], excerpt_chars) for p in passages)
+    heads = dict.fromkeys(PASSAGES + _numbered(quoted_texts([p], excerpt_chars)) for p in passages)
     return [[{"role": "system", "content": SYSTEM}, {"role": "user", "content": head}] for head in heads]
