@@ -449,6 +449,21 @@ def test_talk_about_the_passages_is_taken_out_and_its_markers_kept():
         assert source_talk.without_source_talk(reply) == reply
 
 
+def test_a_date_written_with_hanja_units_is_read_in_the_answers_language():
+    assert numbers.hanja_dates("It began in 1753年4月3日. [1]", "en") == "It began in April 3, 1753. [1]"
+    assert numbers.hanja_dates("1753年 4月 [1]", "ko") == "1753년 4월 [1]"
+    assert numbers.hanja_dates("4月", "en") == "April" and numbers.hanja_dates("1753年", "en") == "1753"
+    # A decade, a month that is none, and a date without hanja units are left alone.
+    for text in ("1950年代", "13月", "1753년 4월"):
+        assert numbers.hanja_dates(text, "en") == text
+    # A reply written so is neither refused for its script nor shown in it.
+    quoted = [passage("도서관은 1753년 4월에 문을 열었다.")]
+    gen = FakeGenerator("1753年4月 [1]")
+    *_, (text, answer) = Pipeline(Settings(confirm_threshold=0.0), lambda q, k: quoted).stream("When did the library open?", None, gen)
+    assert not answer.abstained and text == "April 1753 [1]"
+    assert answer.reply == gen.replies[0] and len(gen.prompts) == 1  # not asked again for its language
+
+
 def test_a_sentence_about_the_passages_is_not_read_as_a_claim():
     quoted = [passage("The quokka weighs 3 kg.")]
     gen = FakeGenerator("The quokka weighs 3 kg. This information is found in passage [1].")

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 from ..config import Settings
+from ..text import numbers
 from ..text.language import detect_language, other_script
 from ..text.lexicon import REFUSAL, SENTINEL
 from ..types import Answer, Passage
@@ -89,7 +90,7 @@ class Pipeline:
 
         first = self.prompt(question, language, quoted, query)
         raw, pieces = yield from _reply(gen, first, stop, timings, started)
-        miss = None if gen.name == "extractive" or (stop and stop.is_set()) else checks.off_target(raw, question, language, query.previous)
+        miss = None if gen.name == "extractive" or (stop and stop.is_set()) else checks.off_target(numbers.hanja_dates(raw, language), question, language, query.previous)
         final = first
         if miss:
             # Ask once more, saying so; a reply in the other language must now begin in this
@@ -108,7 +109,7 @@ class Pipeline:
             return p
 
         s = self.settings
-        said = raw if gen.name == "extractive" else source_talk.without_source_talk(support.rescaled(raw, [p.chunk.text for p in quoted], language))
+        said = raw if gen.name == "extractive" else source_talk.without_source_talk(support.rescaled(numbers.hanja_dates(raw, language), [p.chunk.text for p in quoted], language))
         draft = checks.Draft(question, language, said, quoted,
                              min_coverage=s.support_coverage, judge=judge, min_confidence=s.confirm_threshold,
                              across=s.cross_language_cosine, previous=query.previous)

@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .lexicon import ABOUT, COUNTERS, DATE_UNITS, HANGUL_DIGITS, LANGUAGES, NATIVE_COUNTERS, NATIVE_ONES, NATIVE_TENS, ORDINAL
+from .lexicon import ABOUT, COUNTERS, DATE_UNITS, HANGUL_DIGITS, HANJA_DATE_UNITS, LANGUAGES, MONTHS, NATIVE_COUNTERS, NATIVE_ONES, NATIVE_TENS, ORDINAL
 
 # unit -> (value, language); a unit below 10,000 ("천", "thousand") scales the digits before
 # it, a larger one everything since the last larger one: "1억 2천만" is 1 x 억 + 2 x 천 x 만.
@@ -29,6 +29,13 @@ _TOKEN = re.compile(rf"{_DIGITS}|{_UNIT}", re.IGNORECASE)
 # read only as a word of its own before a counter.
 _HANGUL_RUN = re.compile(rf"(?<!\w)(?:[{HANGUL_DIGITS}]?[{_KO_UNITS}])+[{HANGUL_DIGITS}]?(?=\s*(?:{ABOUT}\s*)?(?:{COUNTERS}))")
 _AS_DIGITS = str.maketrans(HANGUL_DIGITS, "123456789")
+# A date with hanja units: a year with its month and day, or a month with its day; not a
+# decade ("1950年代") or another word the units begin.
+_Y, _M, _D = HANJA_DATE_UNITS
+_HANJA_DATE = re.compile(
+    rf"(?<![\d.,])(?:(\d{{1,4}})\s*{_Y}(?:\s*(\d{{1,2}})\s*{_M}(?:\s*(\d{{1,2}})\s*{_D})?)?|(\d{{1,2}})\s*{_M}(?:\s*(\d{{1,2}})\s*{_D})?)(?![\u4e00-\u9fff])"
+)
+_MONTH_NAME = {int(n): name for name, n in sorted(MONTHS.items(), key=lambda kv: len(kv[0]))}  # the full name last
 # A one-syllable number is read only when a space parts it from its counter: "세대" is a
 # generation, "세 대" three cars.
 _NATIVE = re.compile(rf"(?<!\w)(?=\S)({'|'.join(NATIVE_TENS)})?({'|'.join(NATIVE_ONES)})?(\s*)(?=(?:{COUNTERS}|{NATIVE_COUNTERS}))")
@@ -114,3 +121,21 @@ def with_values(text: str, language: str) -> str:
     ("천(1,000)여"), its value was copied into answers about the numbers beside it."""
     runs = [s for s in scaled(text) if s.end - s.start > 1]  # a unit alone is one syllable
     return rewrite(text, runs, lambda s, run: run if s.language == language else f"{run}({written(s.value, language)})")
+
+
+def hanja_dates(text: str, language: str) -> str:
+    """``text`` with each date written with hanja units ("1753年4月", which a model trained
+    mostly on Chinese writes for a Korean passage's "1753년 4월") as ``language`` writes
+    it: "1753년 4월" in Korean, "April 1753" in English."""
+    def written(m: re.Match) -> str:
+        year, month, day = (m.group(1), m.group(2), m.group(3)) if m.group(1) else (None, m.group(4), m.group(5))
+        if month and not 1 <= int(month) <= 12:
+            return m.group()
+        if language == "ko":
+            return " ".join(f"{n}{unit}" for n, unit in zip((year, month, day), DATE_UNITS) if n)
+        name = _MONTH_NAME[int(month)] if month else ""
+        if day:
+            return f"{name} {int(day)}, {year}" if year else f"{name} {int(day)}"
+        return " ".join(x for x in (name, year) if x)
+
+    return _HANJA_DATE.sub(written, text) if _Y in text or _M in text else text
