@@ -1,6 +1,6 @@
 """Numbers written with units ("2만 3천", "1.6 million"): their values, and the same values
 written for a reader of the other language (a small model turns "160만" into 160,000 when
-it answers in English)."""
+it answers in English); dates written with hanja units, in the answer's language."""
 
 from __future__ import annotations
 
@@ -125,7 +125,7 @@ def with_values(text: str, language: str) -> str:
 
 def hanja_dates(text: str, language: str) -> str:
     """``text`` with each date written with hanja units ("1753年4月", which a model trained
-    mostly on Chinese writes for a Korean passage's "1753년 4월") as ``language`` writes
+    on much Chinese text writes for a Korean passage's "1753년 4월") as ``language`` writes
     it: "1753년 4월" in Korean, "April 1753" in English."""
     def written(m: re.Match) -> str:
         year, month, day = (m.group(1), m.group(2), m.group(3)) if m.group(1) else (None, m.group(4), m.group(5))

@@ -32,7 +32,7 @@ NATIVE_COUNTERS = r"번|차례|살|해|달|시간|사람"
 # "여" after a number: "more than" ("만여 명"); the units of a date ("3만 1997년" is two numbers).
 ABOUT = "여"
 DATE_UNITS = "년월일"
-# The same units in hanja ("1753年4月"), as a model trained mostly on Chinese writes them.
+# The same units in hanja ("1753年4月"), as a model trained on much Chinese text writes them.
 HANJA_DATE_UNITS = "年月日"
 # What makes the number after it an ordinal, not an amount: "제3조" is the third article.
 ORDINAL = "제"
