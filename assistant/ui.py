@@ -160,14 +160,16 @@ class Turns:
             if session in self._sessions:
                 self._sessions[session]["waiting"].append(question)
                 return False
-            self._sessions[session] = {"waiting": [], "claimed": False, "stop": threading.Event()}
+            self._sessions[session] = {"question": question, "waiting": [], "claimed": False, "stop": threading.Event()}
             return True
 
-    def claim(self, session: str) -> bool:
-        """True once for each question ``offer`` let through: the answer that takes it."""
+    def claim(self, session: str, question: str) -> bool:
+        """True once for each question ``offer`` let through: the answer that takes it. An
+        answer event of an earlier send (blank, too long, queued) may run only after this
+        one was offered; it names another question (or none) and takes nothing."""
         with self._lock:
             state = self._sessions.get(session)
-            if state is None or state["claimed"]:
+            if state is None or state["claimed"] or state["question"] != question:
                 return False
             state["claimed"] = True
             return True
@@ -321,7 +323,8 @@ def build_app(engine: Engine, startup: Startup | None = None, conversations: Con
         turn, saving each turn to the conversation (started by the first). A send that was
         queued, blank or refused leaves the chat as it is."""
         session, user = request.session_hash, user_of(request)
-        if not turns.claim(session):
+        asked = message_text(messages[-1]["content"]) if messages and messages[-1]["role"] == "user" else None
+        if asked is None or not turns.claim(session, asked):
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
         t = TEXT[lang]
