@@ -89,14 +89,13 @@ class Pipeline:
             return
 
         first = self.prompt(question, language, quoted, query)
-        raw, pieces = yield from _reply(gen, first, stop, timings, started)
-        miss = None if gen.name == "extractive" or (stop and stop.is_set()) else checks.off_target(numbers.hanja_dates(raw, language), question, language, query.previous)
-        final = first
+        raw, read, pieces = yield from _reply(gen, first, stop, timings, started)
+        miss = None if gen.name == "extractive" or (stop and stop.is_set()) else checks.off_target(read, question, language, query.previous)
         if miss:
             # Ask once more, saying so; a reply in the other language must now begin in this
             # one. The prompt differs only in its last line, so llama.cpp reuses the rest.
-            final = replace(self.prompt(question, language, quoted, query, insist=True), opening=language if miss == "language" else None)
-            raw, more = yield from _reply(gen, final, stop, timings, started)
+            again = replace(self.prompt(question, language, quoted, query, insist=True), opening=language if miss == "language" else None)
+            raw, read, more = yield from _reply(gen, again, stop, timings, started)
             pieces += more
         if stop is not None and stop.is_set():
             return  # what was shown is the answer; the caller marks it stopped, unverified
@@ -109,7 +108,7 @@ class Pipeline:
             return p
 
         s = self.settings
-        said = raw if gen.name == "extractive" else source_talk.without_source_talk(support.rescaled(numbers.hanja_dates(raw, language), [p.chunk.text for p in quoted], language))
+        said = raw if gen.name == "extractive" else source_talk.without_source_talk(support.rescaled(read, [p.chunk.text for p in quoted], language))
         draft = checks.Draft(question, language, said, quoted,
                              min_coverage=s.support_coverage, judge=judge, min_confidence=s.confirm_threshold,
                              across=s.cross_language_cosine, previous=query.previous)
@@ -129,7 +128,9 @@ class Pipeline:
 
 def _reply(gen: Generator, p: Prompt, stop, timings: dict, started: float):
     """Stream one reply: yields ``(cleaned text so far, None)``, without talk about the
-    passages as the final text will be, and returns ``(raw, pieces)``."""
+    passages as the final text will be, and returns ``(raw, read, pieces)``: ``read`` is
+    the reply as the checks read it, its dates in hanja units written in the prompt's
+    language (``numbers.hanja_dates``)."""
     raw, pieces = "", 0
     valid = set(range(1, len(p.passages) + 1))
     for piece in gen.stream(p, stop):
@@ -142,4 +143,4 @@ def _reply(gen: Generator, p: Prompt, stop, timings: dict, started: float):
         if checks.is_refusal(raw):
             break
         yield source_talk.without_source_talk(citations.clean_markers(raw, valid)), None
-    return raw, pieces
+    return raw, numbers.hanja_dates(raw, p.language), pieces
