@@ -163,46 +163,44 @@ class Turns:
             self._sessions[session] = {"question": question, "waiting": [], "claimed": False, "stop": threading.Event()}
             return True
 
-    def claim(self, session: str, question: str) -> bool:
-        """True once for each question ``offer`` let through: the answer that takes it. An
-        answer event of an earlier send (blank, too long, queued) may run only after this
-        one was offered; it names another question (or none) and takes nothing."""
+    def claim(self, session: str, question: str) -> threading.Event | None:
+        """The turn ``offer`` let ``question`` through for, once: its stop event, which the
+        answer that takes it names in ``next`` and ``end``. None for an answer event of an
+        earlier send (blank, too long, queued) that runs only after this one was offered:
+        its chat ends with another question, or none."""
         with self._lock:
             state = self._sessions.get(session)
             if state is None or state["claimed"] or state["question"] != question:
-                return False
+                return None
             state["claimed"] = True
-            return True
+            return state["stop"]
 
-    def next(self, session: str) -> str | None:
-        """The next waiting question, or None (and the session is idle again)."""
+    def next(self, session: str, turn: threading.Event) -> str | None:
+        """The next question waiting in ``turn``, or None (and the session is idle again).
+        None too once ``turn`` was dropped (New chat, a conversation opened): a newer turn
+        of the session is left alone."""
         with self._lock:
             state = self._sessions.get(session)
-            if state and state["waiting"]:
+            if state is None or state["stop"] is not turn:
+                return None
+            if state["waiting"]:
                 return state["waiting"].pop(0)
-            self._sessions.pop(session, None)
+            del self._sessions[session]
             return None
 
     def busy(self, session: str) -> bool:
         with self._lock:
             return session in self._sessions
 
-    def claimed(self, session: str) -> bool:
-        with self._lock:
-            return self._sessions.get(session, {}).get("claimed", False)
-
     def waiting(self, session: str) -> list[str]:
         with self._lock:
             return list(self._sessions.get(session, {}).get("waiting", []))
 
-    def end(self, session: str) -> None:
+    def end(self, session: str, turn: threading.Event | None = None) -> None:
+        """Forget the session's turn; given ``turn``, only while it is still that one."""
         with self._lock:
-            self._sessions.pop(session, None)
-
-    def stop_event(self, session: str) -> threading.Event:
-        """Set by ``stop``: the answer being written ends where it is."""
-        with self._lock:
-            return self._sessions[session]["stop"]
+            if turn is None or self._sessions.get(session, {}).get("stop") is turn:
+                self._sessions.pop(session, None)
 
     def stop(self, session: str) -> None:
         """End the answer being written; the questions waiting are dropped."""
@@ -324,17 +322,17 @@ def build_app(engine: Engine, startup: Startup | None = None, conversations: Con
         queued, blank or refused leaves the chat as it is."""
         session, user = request.session_hash, user_of(request)
         asked = message_text(messages[-1]["content"]) if messages and messages[-1]["role"] == "user" else None
-        if asked is None or not turns.claim(session, asked):
+        stop = turns.claim(session, asked) if asked is not None else None
+        if stop is None:
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
         t = TEXT[lang]
         if not startup.ready.is_set():  # asked during start-up: answered once ready
             yield messages + [{"role": "assistant", "content": t["waiting_ready"]}], gr.skip(), gr.skip(), gr.skip()
             if not startup.wait():
-                turns.end(session)
+                turns.end(session, stop)
                 yield messages + [{"role": "assistant", "content": startup.error or t["not_ready"]}], "", gr.skip(), gr.skip()
                 return
-        stop = turns.stop_event(session)
         try:
             while True:
                 question = message_text(messages[-1]["content"])
@@ -344,15 +342,14 @@ def build_app(engine: Engine, startup: Startup | None = None, conversations: Con
                 if saved is not None:
                     current = save(user, current, question, saved)
                     yield gr.skip(), gr.skip(), current, listing(user, current, lang)
-                following = turns.next(session)
+                following = turns.next(session, stop)
                 if following is None:
                     yield gr.skip(), queue_markdown([], lang), gr.skip(), gr.skip()
                     return
                 messages = messages + [{"role": "user", "content": following}]
                 yield messages, queue_markdown(turns.waiting(session), lang), gr.skip(), gr.skip()
         finally:  # timed out or failed: the session may ask again
-            if turns.busy(session) and turns.claimed(session):
-                turns.end(session)
+            turns.end(session, stop)
 
     def save(user: str, cid: str | None, question: str, turn: tuple) -> str:
         """Append a turn to conversation ``cid`` (to a new one when there is none yet, or it

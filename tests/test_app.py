@@ -83,14 +83,33 @@ def test_turns_answer_one_question_at_a_time_per_session():
     turns = Turns()
     # an answer event of an earlier send that runs late names another question, or none
     assert turns.offer("a", "first") and not turns.claim("a", "") and not turns.claim("a", "earlier")
-    assert turns.claim("a", "first") and not turns.claim("a", "first")
+    turn = turns.claim("a", "first")
+    assert turn is not None and turns.claim("a", "first") is None
     assert not turns.offer("a", "second") and not turns.offer("a", "third")
     assert turns.offer("b", "other session") and turns.waiting("b") == []
     assert turns.waiting("a") == ["second", "third"]
-    assert turns.next("a") == "second" and turns.next("a") == "third" and turns.next("a") is None
-    assert not turns.busy("a") and not turns.claim("a", "third")  # idle: nothing kept
+    assert turns.next("a", turn) == "second" and turns.next("a", turn) == "third" and turns.next("a", turn) is None
+    assert not turns.busy("a") and turns.claim("a", "third") is None  # idle: nothing kept
     turns.end("b")
     assert turns.offer("b", "again")
+
+
+def test_a_dropped_turn_leaves_the_sessions_next_one_alone():
+    """New chat ends the turn being answered; its answer, ending late, neither takes nor
+    ends the turn of a question asked in the new chat."""
+    from assistant.ui import Turns
+
+    turns = Turns()
+    turns.offer("a", "first")
+    old = turns.claim("a", "first")
+    turns.end("a")  # New chat
+    assert turns.offer("a", "new") and not turns.offer("a", "waiting")
+    new = turns.claim("a", "new")
+    assert turns.next("a", old) is None and turns.waiting("a") == ["waiting"]
+    turns.end("a", old)
+    assert turns.busy("a") and turns.next("a", new) == "waiting"
+    turns.end("a", new)
+    assert not turns.busy("a")
 
 
 def test_document_reports_and_reasons_speak_korean_in_the_korean_interface(tmp_path):
