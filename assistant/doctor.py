@@ -315,7 +315,7 @@ def check_index(engine, quick: bool, flags: str = "") -> list[Check]:
     name = f"index {store.root}"
     pointer = None
     try:
-        pointer = store.pointer.read_text().strip()
+        pointer = store.pointer.read_text(encoding="utf-8").strip()
     except OSError:
         pass
     current = store.current_name()
@@ -353,7 +353,7 @@ def check_index(engine, quick: bool, flags: str = "") -> list[Check]:
                                               "with the current model, chunking and format"))
     if manifest is None:
         try:
-            manifest = json.loads((gen_path / "manifest.json").read_text())
+            manifest = json.loads((gen_path / "manifest.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             manifest = None
     checks += check_corpus(settings, manifest, gen, quick, flags)

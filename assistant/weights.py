@@ -164,7 +164,7 @@ class ModelStore:
         was verified. A truncated or replaced file fails this and is fetched again."""
         folder = self.folder(spec)
         try:
-            marker = json.loads((folder / MARKER).read_text())
+            marker = json.loads((folder / MARKER).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return False
         for rel, digest in spec.pins.items():
@@ -194,7 +194,7 @@ class ModelStore:
                     )
                 st = path.stat()
                 marker[rel] = {"sha256": got, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
-        (folder / MARKER).write_text(json.dumps(marker, indent=1))
+        (folder / MARKER).write_text(json.dumps(marker, indent=1), encoding="utf-8")
 
     # -- fetch ---------------------------------------------------------------------
     def ensure(self, spec: ModelSpec) -> Path:

@@ -149,3 +149,24 @@ def test_index_skips_files_over_the_limits_and_keeps_the_rest(tmp_path, fake_emb
     config = IndexConfig({"model": "fake", "files": {}}, ChunkingConfig(), 1.2, 0.75, Limits(max_file_bytes=100_000, max_doc_chars=1_000))
     report = build_index(corpus, IndexStore(tmp_path / "index"), config, fake_embedder)
     assert report.added == ["cats.txt"] and "limit" in report.skipped["long.txt"]
+
+
+def test_the_index_is_written_and_read_while_a_library_holds_the_c_locale(tmp_path, fake_embedder):
+    """OpenVINO switches the whole process to the C locale while it compiles a model (at
+    start-up, in its own thread). Files read or written meanwhile with the locale's
+    encoding were ASCII: the Documents list failed on a Korean title."""
+    import locale
+
+    corpus = tmp_path / "corpus"
+    write(corpus, "고양이.md", "# 고양이 이야기\n\n" + CATS)
+    store = IndexStore(tmp_path / "index")
+    before = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    try:
+        report = build_index(corpus, store, CONFIG, fake_embedder)
+        manifest, gen = store.read_manifest(), store.load()
+    finally:
+        locale.setlocale(locale.LC_CTYPE, before)
+    assert report.added == ["고양이.md"]
+    assert manifest["documents"]["고양이.md"]["title"] == "고양이 이야기"
+    assert any("고양이" in c.text for c in gen.chunks)

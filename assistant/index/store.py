@@ -170,7 +170,7 @@ class IndexStore:
 
     def current_name(self) -> str | None:
         try:
-            name = self.pointer.read_text().strip()
+            name = self.pointer.read_text(encoding="utf-8").strip()
         except FileNotFoundError:
             return None
         return name if (self.root / name / "manifest.json").is_file() else None
@@ -184,7 +184,7 @@ class IndexStore:
         name = self.current_name()
         if name is None:
             return None
-        return json.loads((self.root / name / "manifest.json").read_text())
+        return json.loads((self.root / name / "manifest.json").read_text(encoding="utf-8"))
 
     def load(self) -> Generation:
         name = self.current_name()
@@ -229,12 +229,12 @@ class IndexStore:
             dense.add(vectors)
         faiss.write_index(dense, str(tmp / "dense.faiss"))
         LexicalIndex.build(terms, k1=k1, b=b).save(tmp / "lexical")
-        (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
+        (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
         _fsync_tree(tmp)
         final = self.root / f"{_GEN_PREFIX}{stamp}"
         os.replace(tmp, final)
         pointer_tmp = self.root / f"{_TMP_PREFIX}CURRENT"
-        pointer_tmp.write_text(final.name + "\n")
+        pointer_tmp.write_text(final.name + "\n", encoding="utf-8")
         _fsync(pointer_tmp)
         os.replace(pointer_tmp, self.pointer)
         _fsync_dir(self.root)
@@ -258,7 +258,7 @@ class IndexStore:
 
 def load_generation(path: Path) -> Generation:
     try:
-        manifest = json.loads((path / "manifest.json").read_text())
+        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
         if manifest.get("format_version") != FORMAT_VERSION:
             raise IndexIncompatible(
                 f"index format {manifest.get('format_version')} is not {FORMAT_VERSION}; "
