@@ -305,7 +305,7 @@ def _embedding_path(engine) -> Path | None:
 
 
 def check_index(engine, quick: bool, flags: str = "") -> list[Check]:
-    from .index.store import IndexIncompatible, IndexUnavailable, load_generation
+    from .index.store import IndexIncompatible, IndexUnavailable, load_generation, manifest_of
 
     if engine.settings.index_backend == "milvus":
         return check_milvus_index(engine, quick, flags)
@@ -353,7 +353,7 @@ def check_index(engine, quick: bool, flags: str = "") -> list[Check]:
                                               "with the current model, chunking and format"))
     if manifest is None:
         try:
-            manifest = json.loads((gen_path / "manifest.json").read_text(encoding="utf-8"))
+            manifest = manifest_of(gen_path)
         except (OSError, ValueError):
             manifest = None
     checks += check_corpus(settings, manifest, gen, quick, flags)

@@ -163,7 +163,7 @@ class Turns:
             self._sessions[session] = {"question": question, "waiting": [], "claimed": False, "stop": threading.Event()}
             return True
 
-    def claim(self, session: str, question: str) -> threading.Event | None:
+    def claim(self, session: str, question: str | None) -> threading.Event | None:
         """The turn ``offer`` let ``question`` through for, once: its stop event, which the
         answer that takes it names in ``next`` and ``end``. None for an answer event of an
         earlier send (blank, too long, queued) that runs only after this one was offered:
@@ -322,7 +322,7 @@ def build_app(engine: Engine, startup: Startup | None = None, conversations: Con
         queued, blank or refused leaves the chat as it is."""
         session, user = request.session_hash, user_of(request)
         asked = message_text(messages[-1]["content"]) if messages and messages[-1]["role"] == "user" else None
-        stop = turns.claim(session, asked) if asked is not None else None
+        stop = turns.claim(session, asked)
         if stop is None:
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return

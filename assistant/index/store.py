@@ -184,7 +184,7 @@ class IndexStore:
         name = self.current_name()
         if name is None:
             return None
-        return json.loads((self.root / name / "manifest.json").read_text(encoding="utf-8"))
+        return manifest_of(self.root / name)
 
     def load(self) -> Generation:
         name = self.current_name()
@@ -256,9 +256,15 @@ class IndexStore:
             shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
 
 
+def manifest_of(path: Path) -> dict:
+    """The manifest of the generation in ``path``, read as UTF-8 whatever the locale (a
+    library may switch the process to the C locale for a moment)."""
+    return json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+
+
 def load_generation(path: Path) -> Generation:
     try:
-        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+        manifest = manifest_of(path)
         if manifest.get("format_version") != FORMAT_VERSION:
             raise IndexIncompatible(
                 f"index format {manifest.get('format_version')} is not {FORMAT_VERSION}; "
