@@ -614,6 +614,7 @@ def build_app(engine: Engine, startup: Startup | None = None, conversations: Con
             ev = start(first, inputs, outputs, queue=False, api_visibility="private").then(
                 respond, [chatbot, lang, current], [chatbot, note, current, saved], time_limit=engine.settings.request_timeout,
                 concurrency_id="answer", concurrency_limit=engine.settings.answer_slots, api_visibility="private",
+                trigger_mode="multiple",
             )
             ev.then(settle, None, stop, queue=False, api_visibility="private")
             events.append(ev)

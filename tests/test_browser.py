@@ -211,6 +211,48 @@ def test_the_chat_behaves_as_people_expect(engine_copy):
         browser.close()
 
 
+def test_new_chat_while_an_answer_is_read_leaves_the_new_chat_answered(engine_copy):
+    """New chat clicked while an answer is still being prepared drops it; the question asked
+    next in the new chat, and one sent while that is answered, are both answered there. The
+    dropped answer's step may outlast the click by seconds: the next question must not wait
+    on it, nor be lost to it."""
+    assert CHROMIUM, "chromium is required in CI (see .ci/run)"
+    from playwright.sync_api import expect, sync_playwright
+
+    with launched_app(engine_copy, env={"ASSISTANT_PREPARED_OPENINGS": "0"}) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto(url)
+        page.get_by_text("준비 완료", exact=False).first.wait_for(timeout=300_000)
+        box = page.get_by_placeholder("질문을 입력하세요", exact=False)
+        stop = page.get_by_role("button", name="중지")
+        new_chat = page.get_by_role("button", name="새 대화")
+        users = page.locator('[data-testid="user"]')
+        bots = page.locator('[data-testid="bot"]')
+        asked = ["When was GPT-3 released?", "In which year did Google publish TensorFlow?"]
+        for delay in (300, 700):  # while passages are found; while the prompt is read
+            box.fill("Who developed BERT?")
+            box.press("Enter")
+            expect(stop).to_be_enabled(timeout=10_000)
+            page.wait_for_timeout(delay)
+            new_chat.click()
+            page.wait_for_timeout(200)
+            box.fill(asked[0])
+            box.press("Enter")
+            expect(stop).to_be_enabled(timeout=10_000)
+            page.wait_for_timeout(500)
+            box.fill(asked[1])
+            box.press("Enter")
+            expect(stop).to_be_disabled(timeout=180_000)
+            page.wait_for_timeout(1000)
+            answers = [t.strip() for t in bots.all_inner_texts() if not t.strip().startswith("📚")]
+            assert [t.strip() for t in users.all_inner_texts()] == asked, delay
+            assert len(answers) == 2 and "2015" in answers[1], (delay, answers)
+            new_chat.click()
+            expect(users).to_have_count(0)
+        browser.close()
+
+
 def test_an_idle_page_stops_asking_the_server(engine_copy):
     """Once start-up is done and nothing is being prepared, the page sends no requests."""
     assert CHROMIUM, "chromium is required in CI (see .ci/run)"
