@@ -196,11 +196,19 @@ class Turns:
         with self._lock:
             return list(self._sessions.get(session, {}).get("waiting", []))
 
+    def holds(self, session: str, turn: threading.Event) -> bool:
+        """Whether ``turn`` is still the session's: not ended, nor dropped by a newer chat."""
+        with self._lock:
+            return self._sessions.get(session, {}).get("stop") is turn
+
     def end(self, session: str, turn: threading.Event | None = None) -> None:
-        """Forget the session's turn; given ``turn``, only while it is still that one."""
+        """Forget the session's turn; given ``turn``, only while it is still that one. An
+        answer still writing it is told to stop."""
         with self._lock:
             if turn is None or self._sessions.get(session, {}).get("stop") is turn:
-                self._sessions.pop(session, None)
+                state = self._sessions.pop(session, None)
+                if state:
+                    state["stop"].set()
 
     def stop(self, session: str) -> None:
         """End the answer being written; the questions waiting are dropped."""
@@ -338,6 +346,12 @@ def build_app(engine: Engine, startup: Startup | None = None, conversations: Con
                 question = message_text(messages[-1]["content"])
                 saved = None
                 for messages, saved in answer(messages, question, lang, stop):
+                    # Dropped (New chat, another conversation): what it wrote stays out of
+                    # the chat shown now, even where Gradio's cancel missed this event. Gradio
+                    # sends a generator's last output again as its final one: make it a skip.
+                    if not turns.holds(session, stop):
+                        yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
+                        return
                     yield messages, gr.skip(), gr.skip(), gr.skip()
                 if saved is not None:
                     current = save(user, current, question, saved)

@@ -95,16 +95,20 @@ def test_turns_answer_one_question_at_a_time_per_session():
 
 
 def test_a_dropped_turn_leaves_the_sessions_next_one_alone():
-    """New chat ends the turn being answered; its answer, ending late, neither takes nor
-    ends the turn of a question asked in the new chat."""
+    """New chat ends the turn being answered and tells its answer to stop; that answer no
+    longer holds the turn (so shows nothing more) and, ending late, neither takes nor ends
+    the turn of a question asked in the new chat."""
     from assistant.ui import Turns
 
     turns = Turns()
     turns.offer("a", "first")
     old = turns.claim("a", "first")
+    assert turns.holds("a", old) and not old.is_set()
     turns.end("a")  # New chat
+    assert old.is_set() and not turns.holds("a", old)
     assert turns.offer("a", "new") and not turns.offer("a", "waiting")
     new = turns.claim("a", "new")
+    assert turns.holds("a", new) and not turns.holds("a", old)
     assert turns.next("a", old) is None and turns.waiting("a") == ["waiting"]
     turns.end("a", old)
     assert turns.busy("a") and turns.next("a", new) == "waiting"

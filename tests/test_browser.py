@@ -215,7 +215,8 @@ def test_new_chat_while_an_answer_is_read_leaves_the_new_chat_answered(engine_co
     """New chat clicked while an answer is still being prepared drops it; the question asked
     next in the new chat, and one sent while that is answered, are both answered there. The
     dropped answer's step may outlast the click by seconds: the next question must not wait
-    on it, nor be lost to it."""
+    on it, nor be lost to it. New chat clicked again while that next answer streams leaves
+    the chat empty."""
     assert CHROMIUM, "chromium is required in CI (see .ci/run)"
     from playwright.sync_api import expect, sync_playwright
 
@@ -229,27 +230,49 @@ def test_new_chat_while_an_answer_is_read_leaves_the_new_chat_answered(engine_co
         new_chat = page.get_by_role("button", name="새 대화")
         users = page.locator('[data-testid="user"]')
         bots = page.locator('[data-testid="bot"]')
-        asked = ["When was GPT-3 released?", "In which year did Google publish TensorFlow?"]
-        for delay in (300, 700):  # while passages are found; while the prompt is read
-            box.fill("Who developed BERT?")
+
+        def answers() -> list[str]:
+            return [t.strip() for t in bots.all_inner_texts() if not t.strip().startswith("📚")]
+
+        def ask(question: str) -> None:
+            box.fill(question)
             box.press("Enter")
             expect(stop).to_be_enabled(timeout=10_000)
+
+        def dropped_then(question: str, delay: int) -> None:
+            """Ask, and ``delay`` ms later (passages being found, or the prompt read) start a
+            new chat and ask ``question`` there."""
+            ask("Who developed BERT?")
             page.wait_for_timeout(delay)
             new_chat.click()
             page.wait_for_timeout(200)
-            box.fill(asked[0])
-            box.press("Enter")
-            expect(stop).to_be_enabled(timeout=10_000)
+            ask(question)
+
+        asked = ["When was GPT-3 released?", "In which year did Google publish TensorFlow?"]
+        for delay in (300, 700):
+            dropped_then(asked[0], delay)
             page.wait_for_timeout(500)
             box.fill(asked[1])
             box.press("Enter")
             expect(stop).to_be_disabled(timeout=180_000)
             page.wait_for_timeout(1000)
-            answers = [t.strip() for t in bots.all_inner_texts() if not t.strip().startswith("📚")]
             assert [t.strip() for t in users.all_inner_texts()] == asked, delay
-            assert len(answers) == 2 and "2015" in answers[1], (delay, answers)
+            assert len(answers()) == 2 and "2015" in answers()[1], (delay, answers())
             new_chat.click()
             expect(users).to_have_count(0)
+
+        dropped_then(asked[0], 700)
+        for _ in range(1200):  # until the answer's words stream in
+            if any(a not in ("", "…") for a in answers()) or not stop.is_enabled():
+                break
+            page.wait_for_timeout(50)
+        new_chat.click()
+        for _ in range(8):
+            page.wait_for_timeout(1000)
+            assert users.count() == 0 and bots.count() == 0 and not stop.is_enabled()
+        ask(asked[1])
+        expect(stop).to_be_disabled(timeout=180_000)
+        assert [t.strip() for t in users.all_inner_texts()] == [asked[1]] and "2015" in answers()[0]
         browser.close()
 
 
