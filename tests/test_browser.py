@@ -24,6 +24,11 @@ The Zorblax is a small blue lizard of the island of Quellmoor. <script>window.__
 """
 
 
+def answers(page) -> list[str]:
+    """The answers shown in the chat, without their Sources panels."""
+    return [t.strip() for t in page.locator('[data-testid="bot"]').all_inner_texts() if not t.strip().startswith("📚")]
+
+
 def test_hostile_markup_is_shown_as_text_and_never_runs(engine_copy):
     assert CHROMIUM, "chromium is required in CI (see .ci/run)"
     from gradio_client import Client
@@ -135,19 +140,15 @@ def test_the_chat_behaves_as_people_expect(engine_copy):
         box = page.get_by_placeholder("질문을 입력하세요", exact=False)
         stop = page.get_by_role("button", name="중지")
         users = page.locator('[data-testid="user"]')
-        bots = page.locator('[data-testid="bot"]')
-
-        def answers() -> list[str]:
-            return [t.strip() for t in bots.all_inner_texts() if not t.strip().startswith("📚")]
 
         def settled(n: int, timeout: float = 240) -> list[str]:
             """The answers once there are ``n`` and none is still being written."""
             for _ in range(int(timeout * 4)):
-                shown = answers()
+                shown = answers(page)
                 if len(shown) >= n and not stop.is_enabled() and all(a not in ("…", "") for a in shown):
                     return shown
                 page.wait_for_timeout(250)
-            raise AssertionError(f"answers: {answers()}")
+            raise AssertionError(f"answers: {answers(page)}")
 
         # asked during start-up
         assert "준비 완료" not in page.inner_text("body")
@@ -161,7 +162,7 @@ def test_the_chat_behaves_as_people_expect(engine_copy):
             box.press("Enter")
             page.get_by_role("button", name="보내기").click()
         page.wait_for_timeout(1500)
-        assert users.count() == 1 and len(answers()) == 1
+        assert users.count() == 1 and len(answers(page)) == 1
 
         # too long: kept, told in Korean
         long_question = "가나다라 " * 750
@@ -188,13 +189,13 @@ def test_the_chat_behaves_as_people_expect(engine_copy):
         box.fill("How is ChatGPT trained with human feedback?")
         box.press("Enter")
         for _ in range(400):
-            if len(answers()) == 4:
+            if len(answers(page)) == 4:
                 break
             page.wait_for_timeout(50)
         stop.click()
         page.get_by_text("중지됨", exact=False).first.wait_for(timeout=10_000)
-        assert "중지됨" in answers()[-1] and not stop.is_enabled()
-        assert shown[:3] == answers()[:3]
+        assert "중지됨" in answers(page)[-1] and not stop.is_enabled()
+        assert shown[:3] == answers(page)[:3]
 
         # Delete asks first; dismissed, nothing is deleted
         dialogs: list[str] = []
@@ -231,9 +232,6 @@ def test_new_chat_while_an_answer_is_read_leaves_the_new_chat_answered(engine_co
         users = page.locator('[data-testid="user"]')
         bots = page.locator('[data-testid="bot"]')
 
-        def answers() -> list[str]:
-            return [t.strip() for t in bots.all_inner_texts() if not t.strip().startswith("📚")]
-
         def ask(question: str) -> None:
             box.fill(question)
             box.press("Enter")
@@ -257,13 +255,13 @@ def test_new_chat_while_an_answer_is_read_leaves_the_new_chat_answered(engine_co
             expect(stop).to_be_disabled(timeout=180_000)
             page.wait_for_timeout(1000)
             assert [t.strip() for t in users.all_inner_texts()] == asked, delay
-            assert len(answers()) == 2 and "2015" in answers()[1], (delay, answers())
+            assert len(answers(page)) == 2 and "2015" in answers(page)[1], (delay, answers(page))
             new_chat.click()
             expect(users).to_have_count(0)
 
         dropped_then(asked[0], 700)
         for _ in range(1200):  # until the answer's words stream in
-            if any(a not in ("", "…") for a in answers()) or not stop.is_enabled():
+            if any(a not in ("", "…") for a in answers(page)) or not stop.is_enabled():
                 break
             page.wait_for_timeout(50)
         new_chat.click()
@@ -272,7 +270,7 @@ def test_new_chat_while_an_answer_is_read_leaves_the_new_chat_answered(engine_co
             assert users.count() == 0 and bots.count() == 0 and not stop.is_enabled()
         ask(asked[1])
         expect(stop).to_be_disabled(timeout=180_000)
-        assert [t.strip() for t in users.all_inner_texts()] == [asked[1]] and "2015" in answers()[0]
+        assert [t.strip() for t in users.all_inner_texts()] == [asked[1]] and "2015" in answers(page)[0]
         browser.close()
 
 
