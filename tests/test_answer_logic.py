@@ -386,6 +386,10 @@ def test_closeness_across_languages_is_raised_by_the_cosine_ratio():
 def test_numbers_with_units_are_valued_as_written():
     assert values("2천만 명, 1억 2천만 원, 1천 2백만 개") == [20_000_000, 120_000_000, 12_000_000]
     assert values("2만 3천명과 3만 2천여 명") == [23_000, 32_000]
+    # "-odd" (여) before a unit: the unit still scales the digits ("400여만" is over 4 million).
+    assert values("400여만 명, 1억 2천여만 원, 7억3000여만 원, 250여억 원") == [4_000_000, 120_000_000, 730_000_000, 25_000_000_000]
+    assert values("10여 년, 5천여 명") == [5_000] and support.numbers("7억3000여만 원") == {"730000000"}
+    assert numbers.with_values("7억3000여만 원", "en") == "7억3000여만(730 million) 원"
     assert values("제3조에 따라") == [] and values("about 1.6 million people") == [1_600_000]
     assert support.numbers("2천만 명") == {"20000000"} and support.numbers("1.6 million [1]") == {"1600000"}
     # Digits after a large unit finish the number, unless they are a date's.

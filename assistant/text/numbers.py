@@ -23,7 +23,9 @@ _KO_LARGE = "".join(unit for _, unit in _LARGE["ko"])
 # After a large Korean unit, digits without one are the rest of the amount ("3만 8,000" is
 # 38,000), unless they are a date's ("3만 1997년").
 _REST = rf"(?:(?<=[{_KO_LARGE}])\s*{_DIGITS}(?![\d.,])(?!\s*[{DATE_UNITS}]))?"
-_RUN = re.compile(rf"(?<![\d.,])(?<!{ORDINAL}){_DIGITS}\s*(?:{_UNIT})(?![a-z])(?:\s*(?:{_DIGITS}\s*)?(?:{_UNIT})(?![a-z]))*{_REST}", re.IGNORECASE)
+# "-odd" before a unit scales as the unit does: "300여만" is over 3 million, "1억 2천여만" 120 million.
+_ODD = rf"(?:{ABOUT}\s*)?"
+_RUN = re.compile(rf"(?<![\d.,])(?<!{ORDINAL}){_DIGITS}\s*{_ODD}(?:{_UNIT})(?![a-z])(?:\s*(?:{_DIGITS}\s*)?{_ODD}(?:{_UNIT})(?![a-z]))*{_REST}", re.IGNORECASE)
 _TOKEN = re.compile(rf"{_DIGITS}|{_UNIT}", re.IGNORECASE)
 # A number in Hangul: digits each before a unit ("삼천", "이십오만", a unit alone: "만여 명"),
 # read only as a word of its own before a counter.
