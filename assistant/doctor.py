@@ -313,11 +313,7 @@ def check_index(engine, quick: bool, flags: str = "") -> list[Check]:
     index_cmd, full_cmd = _index_commands(flags)
     checks: list[Check] = []
     name = f"index {store.root}"
-    pointer = None
-    try:
-        pointer = store.pointer.read_text(encoding="utf-8").strip()
-    except OSError:
-        pass
+    pointer = store.pointed()
     current = store.current_name()
     if current is None:
         if pointer:

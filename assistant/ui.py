@@ -180,9 +180,9 @@ class Turns:
         None too once ``turn`` was dropped (New chat, a conversation opened): a newer turn
         of the session is left alone."""
         with self._lock:
-            state = self._sessions.get(session)
-            if state is None or state["stop"] is not turn:
+            if not self._holds(session, turn):
                 return None
+            state = self._sessions[session]
             if state["waiting"]:
                 return state["waiting"].pop(0)
             del self._sessions[session]
@@ -199,13 +199,16 @@ class Turns:
     def holds(self, session: str, turn: threading.Event) -> bool:
         """Whether ``turn`` is still the session's: not ended, nor dropped by a newer chat."""
         with self._lock:
-            return self._sessions.get(session, {}).get("stop") is turn
+            return self._holds(session, turn)
+
+    def _holds(self, session: str, turn: threading.Event) -> bool:  # the lock held
+        return self._sessions.get(session, {}).get("stop") is turn
 
     def end(self, session: str, turn: threading.Event | None = None) -> None:
         """Forget the session's turn; given ``turn``, only while it is still that one. An
         answer still writing it is told to stop."""
         with self._lock:
-            if turn is None or self._sessions.get(session, {}).get("stop") is turn:
+            if turn is None or self._holds(session, turn):
                 state = self._sessions.pop(session, None)
                 if state:
                     state["stop"].set()

@@ -168,12 +168,16 @@ class IndexStore:
     def pointer(self) -> Path:
         return self.root / "CURRENT"
 
-    def current_name(self) -> str | None:
+    def pointed(self) -> str | None:
+        """The generation ``CURRENT`` names, complete or not; None without a pointer."""
         try:
-            name = self.pointer.read_text(encoding="utf-8").strip()
+            return self.pointer.read_text(encoding="utf-8").strip()
         except FileNotFoundError:
             return None
-        return name if (self.root / name / "manifest.json").is_file() else None
+
+    def current_name(self) -> str | None:
+        name = self.pointed()
+        return name if name is not None and (self.root / name / "manifest.json").is_file() else None
 
     def lock(self, timeout: float = 600) -> FileLock:
         self.root.mkdir(parents=True, exist_ok=True)
